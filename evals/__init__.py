@@ -1,0 +1,1 @@
+"""Citeline evals: gold questions and the quality gate."""

@@ -1,0 +1,58 @@
+"""Typed data that crosses module boundaries: chunks, retrieved passages, citations, answers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Chunk(BaseModel):
+    """A span of one source file. Invariant (for .txt/.md): `text == file_text[char_start:char_end]`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="deterministic: hash of (source, doc_hash, chunk_index)")
+    source: str = Field(description="path relative to the corpus root, with '/' separators")
+    title: str
+    text: str
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    line_start: int = Field(ge=1, description="1-based, inclusive")
+    line_end: int = Field(ge=1, description="1-based, inclusive")
+    chunk_index: int = Field(ge=0)
+    content_hash: str = Field(description="sha256 of `text`")
+    doc_hash: str = Field(description="sha256 of the whole source file's bytes")
+
+
+class Passage(BaseModel):
+    """A retrieved chunk, numbered `n` (1-based) in the order the answerer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    chunk: Chunk
+    score: float
+
+
+class Citation(BaseModel):
+    """One verified citation: `quote` is exactly the source text at `char_start:char_end`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    source: str
+    title: str
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    quote: str
+    score: float
+
+
+class Answer(BaseModel):
+    answer: str
+    answerable: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    answerer: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)

