@@ -8,7 +8,7 @@ STAMP := $(VENV)/.citeline-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run index serve test lint typecheck eval bench test-llm clean
+.PHONY: setup browser run index serve test lint typecheck eval bench test-llm clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,13 @@ index: setup
 serve: setup
 	$(VENV)/bin/citeline serve
 
-test: setup
+# Headless Chromium for the widget and report tests: Debian's package (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(PY) -m pytest
 
 lint: setup
