@@ -44,3 +44,6 @@ lint: setup
 
 clean:
 	rm -rf .citeline artifacts .pytest_cache .mypy_cache .ruff_cache
+
+bench: setup
+	$(PY) -m benchmarks.run
