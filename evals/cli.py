@@ -1,0 +1,181 @@
+"""`citeline eval` (and `python -m evals`): run the gold set, write reports, optionally gate CI.
+
+Exit codes: 0 ok, 1 the quality gate failed (with --gate), 2 an error (bad gold file, no index...).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evals.gate import check_gate, compare_baseline, load_thresholds
+from evals.report_console import print_report
+from evals.report_html import write_html
+from evals.report_junit import write_junit
+from evals.results import EvalReport, load_report
+from evals.runner import Judge, run_eval
+from evals.schema import load_gold
+from evals.target import AskTarget, HttpTarget, build_pipeline_target
+from indexer.errors import CitelineError
+from indexer.runtime import configure_offline
+from indexer.settings import Settings, get_settings
+
+EVALS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class EvalOptions:
+    gold: Path = EVALS_DIR / "gold.yaml"
+    url: str | None = None
+    top_k: int | None = None
+    gate: bool = False
+    thresholds: Path = EVALS_DIR / "thresholds.yaml"
+    baseline: Path = EVALS_DIR / "baseline.json"
+    write_baseline: bool = False
+    out: Path = Path("artifacts/eval")
+    beir: Path | None = None
+    corpus: Path | None = None
+    judge: bool = False
+    quiet: bool = False
+
+
+def _judge(settings: Settings, console: Console) -> Judge | None:
+    from evals.judge import LLMJudge
+
+    try:
+        judge = LLMJudge(settings)
+    except CitelineError as exc:
+        console.print(f"[yellow]--judge skipped:[/] {exc.message}")
+        return None
+    console.print(f"LLM judge: {judge.model} (reported only, never gated)")
+    return judge
+
+
+def _beir(opts: EvalOptions, settings: Settings, console: Console) -> int:
+    from evals.beir import run_beir
+
+    assert opts.beir is not None
+    result = run_beir(opts.beir, settings, progress=not opts.quiet and console.is_terminal)
+    table = Table(title=f"BEIR {result.name}: {result.queries} queries")
+    for col in ("nDCG@10", "recall@1", "recall@5", "recall@10", "MRR@10"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        *(
+            f"{v:.4f}"
+            for v in (
+                result.ndcg_at_10,
+                result.recall_at_1,
+                result.recall_at_5,
+                result.recall_at_10,
+                result.mrr_at_10,
+            )
+        )
+    )
+    console.print(table)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"beir-{result.name}.json").write_text(result.model_dump_json(indent=2), "utf-8")
+    return 0
+
+
+def write_outputs(report: EvalReport, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    write_junit(report, out / "junit.xml")
+    write_html(report, out / "report.html")
+
+
+def execute(
+    opts: EvalOptions,
+    *,
+    target: AskTarget | None = None,
+    settings: Settings | None = None,
+    console: Console | None = None,
+) -> int:
+    """The whole command; `target` and `settings` are injectable so tests can drive it."""
+    console = console or Console(stderr=False, quiet=False)
+    settings = settings or get_settings()
+    if opts.beir is not None:
+        return _beir(opts, settings, console)
+    gold = load_gold(opts.gold)
+    corpus_dir = opts.corpus or settings.corpus_dir
+    gold.check_sources(corpus_dir)
+    thresholds = load_thresholds(opts.thresholds)
+    baseline = load_report(opts.baseline)
+    if target is None:
+        target = HttpTarget(opts.url) if opts.url else build_pipeline_target(settings)
+    judge = _judge(settings, console) if opts.judge else None
+    progress = not opts.quiet and console.is_terminal
+    report = run_eval(target, gold, corpus_dir, top_k=opts.top_k, judge=judge, progress=progress)
+    report.gate = check_gate(report.metrics, thresholds)
+    if baseline is not None and baseline.questions:
+        report.changes = compare_baseline(report, baseline, str(opts.baseline))
+    write_outputs(report, opts.out)
+    if opts.write_baseline:
+        opts.baseline.parent.mkdir(parents=True, exist_ok=True)
+        opts.baseline.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if not opts.quiet:
+        print_report(report, console)
+        console.print(f"reports: {opts.out}/report.html, report.json, junit.xml")
+        if opts.write_baseline:
+            console.print(f"baseline written: {opts.baseline}")
+    elif opts.gate and not report.gate.passed:
+        print_report(report, console, verbose=False)  # --quiet still explains a failed gate
+    if opts.quiet:
+        summary = {k: report.metrics.get(k) for k in ("pass_rate", "hit_at_5", "quote_validity")}
+        console.print(json.dumps({"gate_passed": report.gate.passed, **summary}))
+    return 1 if opts.gate and not report.gate.passed else 0
+
+
+def eval_command(
+    gold: Annotated[Path, typer.Option(help="gold questions (YAML)")] = EvalOptions.gold,
+    url: Annotated[
+        str | None, typer.Option(help="evaluate a running server (http://host:port)")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", min=1, help="passages per question")
+    ] = None,
+    gate: Annotated[bool, typer.Option(help="exit 1 when a metric is outside thresholds")] = False,
+    thresholds: Annotated[Path, typer.Option(help="thresholds YAML")] = EvalOptions.thresholds,
+    baseline: Annotated[Path, typer.Option(help="baseline report to compare with")] = (
+        EvalOptions.baseline
+    ),
+    write_baseline: Annotated[bool, typer.Option(help="save this run as the baseline")] = False,
+    out: Annotated[Path, typer.Option(help="report directory")] = EvalOptions.out,
+    beir: Annotated[
+        Path | None, typer.Option(help="BEIR dataset directory: retrieval metrics only")
+    ] = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="corpus dir for quote checks (default: settings)")
+    ] = None,
+    judge: Annotated[bool, typer.Option(help="add LLM-judged scores (needs an LLM)")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
+) -> None:
+    """Evaluate answers against the gold set (or retrieval against a BEIR dataset)."""
+    configure_offline()
+    opts = EvalOptions(
+        gold,
+        url,
+        top_k,
+        gate,
+        thresholds,
+        baseline,
+        write_baseline,
+        out,
+        beir,
+        corpus,
+        judge,
+        quiet,
+    )
+    try:
+        code = execute(opts)
+    except CitelineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
