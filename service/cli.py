@@ -1,0 +1,101 @@
+"""`citeline`: index, serve, ask, eval. Errors print one line on stderr and exit 1, no traceback.
+
+`index` and `eval` are other components' commands, registered when importable, so this CLI works
+as they land.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from indexer.errors import CitelineError
+from indexer.runtime import configure_offline
+from indexer.settings import get_settings
+
+app = typer.Typer(help="Answers questions over a folder of documents, citing every claim.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+err = Console(stderr=True)
+
+
+def fail(exc: CitelineError) -> typer.Exit:
+    err.print(f"[bold red]error[/]: {escape(exc.message)} ({exc.code})", highlight=False)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the HTTP API (docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("service.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, reload=reload)  # fmt: skip
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="passages to use")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="only this file (repeatable)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON body")] = False,
+) -> None:
+    """Answer one question in-process, with its citations."""
+    from service import pipeline as pipeline_module
+    from service.schemas import AskResponse
+
+    settings = get_settings()
+    try:
+        answer = pipeline_module.build_pipeline(settings).ask(question, top_k, source)
+    except CitelineError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(AskResponse.of(answer).model_dump(mode="json"), ensure_ascii=False))
+        return
+    out = Console()
+    out.print(escape(answer.answer), highlight=False)
+    for c in answer.citations:
+        out.print(f"\n[bold][{c.n}][/] {escape(c.source)}, lines {c.line_start}-{c.line_end}")
+        out.print(f"    [italic]“{escape(c.quote)}”[/]", highlight=False)
+    out.print(f"\n[dim]{answer.answerer}, {answer.timings_ms.get('total', 0):.0f} ms[/]")
+
+
+def _register_optional() -> None:
+    """Other components' commands, when they are installed."""
+    try:
+        from indexer.cli import index_command
+    except ImportError:
+        pass
+    else:
+        app.command("index", help="Index (or re-sync) a folder of documents.")(index_command)
+    try:
+        from evals.cli import eval_command
+    except ImportError:
+        pass
+    else:
+        app.command("eval", help="Evaluate answers against the gold questions.")(eval_command)
+
+
+_register_optional()
+
+
+def main() -> None:
+    configure_offline(get_settings().threads)
+    try:
+        app()
+    except CitelineError as exc:  # a command that raised instead of exiting
+        raise SystemExit(fail(exc).exit_code) from None
+
+
+if __name__ == "__main__":
+    main()

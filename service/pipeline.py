@@ -1,0 +1,201 @@
+"""Question in, verified answer out: validate, retrieve, answer, cite. No HTTP in here.
+
+`top_k`: None means `settings.top_k`; below 1 is a 422; above `settings.max_top_k` is clamped to it
+(in-process callers such as the BEIR eval ask for "as many as allowed").
+`sources`: restricts retrieval to those files; an unknown source (or an empty list) is a 422 whose
+message lists the known sources, so a typo is not silently answered from nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+from indexer.embedding.base import Embedder
+from indexer.errors import IndexNotReadyError, InvalidRequestError, LLMError
+from indexer.models import Answer, Passage
+from indexer.settings import Settings
+from indexer.store.base import ChunkStore
+from service.answerers.base import NOT_FOUND_MESSAGE, Answerer, Draft
+from service.citations import Citer
+from service.events import (
+    DoneEvent,
+    ErrorEvent,
+    FinalEvent,
+    PassagesEvent,
+    StreamEvent,
+    TokenEvent,
+)
+from service.retrieval import DenseRetriever, Retriever
+from service.stream_filter import filter_markers
+
+log = logging.getLogger(__name__)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: ChunkStore,
+        answerer: Answerer,
+        *,
+        fallback: Answerer | None = None,
+        retriever: Retriever | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.answerer = answerer
+        self.fallback = fallback
+        self.retriever = retriever or DenseRetriever(embedder, store)
+        self._citer = Citer(settings.corpus_dir)
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
+    def check_ready(self) -> None:
+        """Raise `IndexNotReadyError` unless the index exists and holds chunks."""
+        if self.store.manifest() is None or self.store.count() == 0:
+            raise IndexNotReadyError("the index is empty: run `citeline index` first")
+
+    def _validate(
+        self, question: str, top_k: int | None, sources: Sequence[str] | None
+    ) -> tuple[str, int, list[str] | None]:
+        question = question.strip()
+        if not question:
+            raise InvalidRequestError("question must not be empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidRequestError(
+                f"question is longer than {self.settings.max_question_chars} characters"
+            )
+        k = self.settings.top_k if top_k is None else top_k
+        if k < 1:
+            raise InvalidRequestError("top_k must be at least 1")
+        if sources is None:
+            return question, min(k, self.settings.max_top_k), None
+        manifest = self.store.manifest()
+        known = sorted(manifest.files) if manifest else []
+        unknown = [s for s in sources if s not in known]
+        if not sources or unknown:
+            listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            what = f"unknown source(s): {', '.join(unknown)}" if unknown else "sources is empty"
+            raise InvalidRequestError(f"{what}; known sources: {listed or '(none)'}")
+        return question, min(k, self.settings.max_top_k), list(dict.fromkeys(sources))
+
+    def _retrieve(
+        self, question: str, top_k: int, sources: list[str] | None
+    ) -> tuple[list[Passage], dict[str, float]]:
+        result = self.retriever.retrieve(question, top_k, sources)
+        if not result.hits:
+            self.check_ready()  # an empty index is an error, an unrelated question is not
+        passages = [Passage(n=i, chunk=c, score=s) for i, (c, s) in enumerate(result.hits, 1)]
+        return passages, dict(result.timings_ms)
+
+    def search(
+        self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
+    ) -> list[Passage]:
+        return self._retrieve(*self._validate(question, top_k, sources))[0]
+
+    def _draft(self, question: str, passages: list[Passage]) -> tuple[Draft, str]:
+        if not passages:
+            return Draft(text=NOT_FOUND_MESSAGE, answerable=False), self.answerer.name
+        try:
+            return self.answerer.answer(question, passages), self.answerer.name
+        except LLMError as exc:
+            if self.fallback is None:
+                raise
+            log.warning("%s failed (%s); answering with %s", self.answerer.name, exc.code,
+                        self.fallback.name)  # fmt: skip
+            return self.fallback.answer(question, passages), self.fallback.name
+
+    def ask(
+        self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
+    ) -> Answer:
+        started = time.perf_counter()
+        question, k, srcs = self._validate(question, top_k, sources)
+        passages, timings = self._retrieve(question, k, srcs)
+        mark = time.perf_counter()
+        draft, name = self._draft(question, passages)
+        timings["generate"] = _ms(mark)
+        mark = time.perf_counter()
+        cited = self._citer.cite(draft, passages)
+        timings["cite"] = _ms(mark)
+        timings["total"] = _ms(started)
+        return Answer(
+            answer=cited.answer,
+            answerable=cited.answerable,
+            citations=cited.citations,
+            passages=passages,
+            answerer=name,
+            timings_ms=timings,
+        )
+
+    def stream_ask(
+        self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
+    ) -> Iterator[StreamEvent]:
+        """Validation and retrieval run now (their errors raise, before any event); answering
+        runs as the events are consumed, and its errors become an `ErrorEvent` then `DoneEvent`."""
+        started = time.perf_counter()
+        question, k, srcs = self._validate(question, top_k, sources)
+        passages, timings = self._retrieve(question, k, srcs)
+        return self._events(question, passages, timings, started)
+
+    def _events(
+        self, question: str, passages: list[Passage], timings: dict[str, float], started: float
+    ) -> Iterator[StreamEvent]:
+        yield PassagesEvent(passages=passages)
+        mark = time.perf_counter()
+        answerer, parts = self.answerer, list[str]()
+        try:
+            if passages:
+                for delta in self._deltas(question, passages):
+                    parts.append(delta)
+                    yield TokenEvent(text=delta)
+        except LLMError as exc:
+            if self.fallback is None or parts:
+                yield ErrorEvent(code=exc.code, message=exc.message)
+                yield DoneEvent()
+                return
+            answerer = self.fallback
+            for delta in filter_markers(
+                answerer.stream(question, passages), self._numbers(passages)
+            ):
+                parts.append(delta)
+                yield TokenEvent(text=delta)
+        timings["generate"] = _ms(mark)
+        draft = Draft(text="".join(parts), answerable=bool(parts))
+        cited = self._citer.cite(draft, passages)
+        timings["total"] = _ms(started)
+        yield FinalEvent(
+            answer=cited.answer,
+            answerable=cited.answerable,
+            citations=cited.citations,
+            answerer=answerer.name,
+            timings_ms=timings,
+        )
+        yield DoneEvent()
+
+    def _deltas(self, question: str, passages: list[Passage]) -> Iterator[str]:
+        return filter_markers(self.answerer.stream(question, passages), self._numbers(passages))
+
+    @staticmethod
+    def _numbers(passages: list[Passage]) -> list[int]:
+        return [p.n for p in passages]
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The real parts: configured embedder, the Chroma store, the configured answerer."""
+    from indexer.embedding.factory import build_embedder
+    from indexer.store.chroma import open_chunk_store
+    from service.answerers.factory import build_answerers
+
+    embedder = build_embedder(settings)
+    store = open_chunk_store(settings, embedder.name, embedder.dim)
+    answerer, fallback = build_answerers(settings, embedder)
+    return Pipeline(settings, embedder, store, answerer, fallback=fallback)
