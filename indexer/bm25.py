@@ -1,8 +1,9 @@
-"""A BM25 keyword index over the live chunks, built at index time and persisted beside the store.
+"""A BM25 keyword index over the live chunks, built at index time, persisted beside the store.
 
-Why: dense MiniLM vectors blur exact terms ("16 R&D centers", "KG Mobility", "Dujiangyan"); BM25 ranks
-them first. The index is tagged with the manifest version it was built from, so a reader can tell
-a stale copy (another machine re-indexed) and rebuild it from the store once, never per query.
+Why: dense MiniLM vectors blur exact terms ("16 R&D centers", "KG Mobility", "Dujiangyan");
+BM25 ranks them first. The index is tagged with the manifest version it was built from, so a
+reader can tell a stale copy (another machine re-indexed) and rebuild it from the store once,
+never per query.
 """
 
 from __future__ import annotations
@@ -20,10 +21,79 @@ from indexer.models import Chunk
 # Keep "r&d", "6g", "2-meter" whole: the default bm25s pattern drops 1-char pieces like "r", "d".
 _TOKEN = re.compile(r"[0-9a-z]+(?:[&'’][0-9a-z]+)*")
 _STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in
-    into is it its of on or our so such that the their them then there these they this to was we
-    were what when where which who whom why will with would you your about than also more most
-    not no any all each other some""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "such",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "about",
+        "than",
+        "also",
+        "more",
+        "most",
+        "not",
+        "no",
+        "any",
+        "all",
+        "each",
+        "other",
+        "some",
+    ]
 )
 
 

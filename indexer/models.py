@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Chunk(BaseModel):
-    """A span of one source file. Invariant (for .txt/.md): `text == file_text[char_start:char_end]`."""
+    """A span of one source file. Invariant: `text == file_text[char_start:char_end]`."""
 
     model_config = ConfigDict(frozen=True)
 

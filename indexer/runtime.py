@@ -5,14 +5,17 @@ Called once by each entry point (CLI, app factory, tests) before heavy imports d
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 
 def _bundled_tiktoken_cache() -> str | None:
-    import llama_index.core
-
-    path = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    # find_spec, not import: importing llama_index.core costs ~2 s, paid by every CLI start.
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
     return str(path) if path.is_dir() else None
 
 

@@ -1,1 +1,1 @@
-"""Embedding backends behind the narrow `Embedder` protocol; `build_embedder` picks one from settings."""
+"""Embedding backends behind the narrow `Embedder` protocol; `build_embedder` picks one."""

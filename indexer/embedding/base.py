@@ -15,7 +15,7 @@ Vectors = npt.NDArray[np.float32]
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns text into L2-normalised float32 vectors. Loads its model on `warm_up()` or first use."""
+    """Turns text into L2-normalised float32 vectors. Loads the model on first use."""
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""Pick the embedding backend named in settings. Imports are lazy: building costs nothing until used."""
+"""Pick the embedding backend named in settings. Imports are lazy: building costs nothing."""
 
 from __future__ import annotations
 
@@ -22,4 +22,6 @@ def build_embedder(settings: Settings) -> Embedder:
         return OpenAIEmbedder.from_settings(settings)
     if settings.embedder == "fake":
         return FakeEmbedder()
-    raise ConfigError(f"unknown embedder {settings.embedder!r}")  # pragma: no cover - Literal guards
+    raise ConfigError(
+        f"unknown embedder {settings.embedder!r}"
+    )  # pragma: no cover - Literal guards
