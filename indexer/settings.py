@@ -25,7 +25,7 @@ def _split_csv(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CITELINE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CITELINE_", extra="ignore", populate_by_name=True)
 
     # Corpus and store
     corpus_dir: Path = Path("seeds")
@@ -109,6 +109,20 @@ class Settings(BaseSettings):
 
     # Answering over an LLM: retries per request (OpenAI client level; 0 = fail fast)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    # Retrieval: hybrid = BM25 + dense fused by reciprocal rank (docs/retrieval.md has the numbers)
+    retrieval: Literal["hybrid", "dense"] = "hybrid"
+    retrieval_candidates: int = Field(default=30, ge=1, le=500, description="per retriever")
+    rrf_k: int = Field(default=60, ge=1)
+    bm25_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=1.0, ge=0)
+    min_evidence: float = Field(
+        default=0.5, ge=0, le=1, description="extractive: share of question terms a sentence needs"
+    )
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection
 
     @property
     def chroma_path(self) -> Path:

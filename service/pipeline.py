@@ -198,4 +198,27 @@ def build_pipeline(settings: Settings) -> Pipeline:
     embedder = build_embedder(settings)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
     answerer, fallback = build_answerers(settings, embedder)
-    return Pipeline(settings, embedder, store, answerer, fallback=fallback)
+    return Pipeline(
+        settings,
+        embedder,
+        store,
+        answerer,
+        fallback=fallback,
+        retriever=build_retriever(settings, embedder, store),
+    )
+
+
+def build_retriever(settings: Settings, embedder: Embedder, store: ChunkStore) -> Retriever:
+    if settings.retrieval == "dense":
+        return DenseRetriever(embedder, store)
+    from service.hybrid import Bm25Provider, HybridRetriever
+
+    return HybridRetriever(
+        embedder,
+        store,
+        Bm25Provider(store, settings.bm25_dir),
+        candidates=settings.retrieval_candidates,
+        rrf_k=settings.rrf_k,
+        bm25_weight=settings.bm25_weight,
+        dense_weight=settings.dense_weight,
+    )

@@ -253,3 +253,15 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
         proc.wait(timeout=10)
         log.close()
+
+
+# ---- retrieval (hybrid) ----
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -> Any:
+    """seeds/ indexed with the real MiniLM into a real embedded Chroma; returns its Settings."""
+    from indexer.settings import Settings
+    from indexer.sync import sync_corpus
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), corpus_dir=SEEDS_DIR)
+    sync_corpus(settings, SEEDS_DIR, embedder=minilm_embedder, progress=False)
+    return settings
