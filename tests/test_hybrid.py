@@ -1,4 +1,4 @@
-"""Hybrid retrieval over the real index: exact terms rank their passage first; duplicates collapse."""
+"""Hybrid retrieval on the real index: exact terms rank their passage first; duplicates collapse."""
 
 from __future__ import annotations
 
@@ -55,8 +55,10 @@ def test_sources_filter_applies_to_both_retrievers(hybrid: HybridRetriever) -> N
 
 
 def _chunk(cid: str, text: str) -> Chunk:
-    return Chunk(id=cid, source="a.txt", title="t", text=text, char_start=0, char_end=len(text),
-                 line_start=1, line_end=1, chunk_index=0, content_hash=cid, doc_hash="d")  # fmt: skip
+    return Chunk(
+        id=cid, source="a.txt", title="t", text=text, char_start=0, char_end=len(text),
+        line_start=1, line_end=1, chunk_index=0, content_hash=cid, doc_hash="d",
+    )  # fmt: skip
 
 
 def test_near_duplicates_collapse_to_the_best_one() -> None:
