@@ -1,0 +1,77 @@
+"""`citeline index [PATH]` (registered by `service/cli.py`) and `python -m indexer [PATH]`.
+
+Errors Citeline raises on purpose print one line and exit 1; only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from indexer.embedding.factory import build_embedder
+from indexer.errors import CitelineError
+from indexer.runtime import configure_offline
+from indexer.settings import get_settings
+from indexer.sync import SyncReport, sync_corpus
+
+
+def _summary(report: SyncReport, console: Console) -> None:
+    table = Table(title=f"Indexed into {report.collection!r} with {report.embed_model}")
+    for column in ("added", "updated", "removed", "unchanged", "skipped", "chunks", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(str(n) for n in (report.added, report.updated, report.removed, report.unchanged)),
+        str(len(report.skipped)),
+        f"{report.chunks_total} ({report.chunks_written} new)",
+        f"{report.seconds:.2f}",
+    )
+    console.print(table)
+    for skip in report.skipped:
+        console.print(f"  skipped {escape(skip.source)}: {escape(skip.reason)}", style="yellow")
+    if report.max_chunk_tokens:
+        console.print(f"  largest new chunk: {report.max_chunk_tokens} model tokens")
+
+
+def index_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of .txt/.md/.html files [default: CITELINE_CORPUS_DIR]"),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the collection and re-embed every file.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the sync report as JSON.")
+    ] = False,
+) -> None:
+    """Sync a folder of documents into the index: embed new and changed files, drop deleted ones."""
+    settings = get_settings()
+    configure_offline(settings.threads)  # before chromadb, llama-index or a model loads
+    console = Console(quiet=quiet or json_output)
+    try:
+        report = sync_corpus(
+            settings,
+            path or settings.corpus_dir,
+            embedder=build_embedder(settings),
+            rebuild=rebuild,
+            progress=not (quiet or json_output),
+        )
+    except CitelineError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _summary(report, console)
+
+
+def main() -> None:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(index_command)
+    app()

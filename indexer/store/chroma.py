@@ -1,0 +1,207 @@
+"""`ChunkStore` on Chroma, embedded (`PersistentClient`) or a `chroma run` server (`HttpClient`).
+
+Chunks go in through llama-index's `ChromaVectorStore` (our own embeddings; the collection has no
+embedding function, so Chroma never downloads its ONNX model) and similarity queries come back
+through it. Manifest, gets, deletes and counts use the raw collection, where llama-index has no API.
+The manifest is ONE record in `<collection>__manifest`, written in one call: the commit point
+(see `indexer/store/base.py`). Nothing connects before the first method call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from indexer.chunking import chunk_id
+from indexer.embedding.base import Vectors
+from indexer.errors import EmbeddingMismatchError, IndexNotReadyError
+from indexer.models import Chunk
+from indexer.settings import Settings
+from indexer.store.base import Manifest
+from indexer.store.chroma_client import (
+    MANIFEST_ID,
+    ChromaConnection,
+    chunk_from_record,
+    chunk_metadata,
+    store_errors,
+)
+
+_PAGE = 1000  # rows per get/delete call: keeps each request well under server body limits
+
+
+class ChromaChunkStore:
+    """Read side (`ChunkStore`) plus the write side `sync_corpus` needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._conn = ChromaConnection(settings)
+        self._seen: str | None = None  # the manifest record as last read or written
+
+    @property
+    def location(self) -> str:
+        return self._conn.location
+
+    @property
+    def connection(self) -> ChromaConnection:
+        return self._conn
+
+    # ---- read side ----
+
+    def manifest(self) -> Manifest | None:
+        """Read fresh on every call (readers run beside indexers); a new one means re-open."""
+        doc = self._conn.side_record(MANIFEST_ID)
+        if self._seen is not None and doc != self._seen:
+            self._conn.reopen()
+        self._seen = doc
+        return Manifest.model_validate_json(doc) if doc else None
+
+    def count(self) -> int:
+        """Live chunks: the manifest's count, which sync writes only after the chunks exist."""
+        manifest = self.manifest()
+        return sum(f.chunks for f in manifest.files.values()) if manifest else 0
+
+    def raw_count(self) -> int:
+        """Every record in the collection, live or orphaned (orphans exist only after a crash)."""
+        with store_errors(self.location, "count"):
+            return self._conn.chunks(create=False).count() if self._conn.has_chunks() else 0
+
+    def _live(self, chunk: Chunk | None, manifest: Manifest) -> bool:
+        return chunk is not None and manifest.live_hash(chunk.source) == chunk.doc_hash
+
+    def query(
+        self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        from llama_index.core.vector_stores.types import (
+            FilterOperator,
+            MetadataFilter,
+            MetadataFilters,
+            VectorStoreQuery,
+        )
+
+        manifest = self.manifest()
+        total = self.raw_count()
+        if manifest is None or total == 0 or top_k <= 0:
+            return []
+        filters = None
+        if sources is not None:
+            if not sources:
+                return []
+            filters = MetadataFilters(
+                filters=[
+                    MetadataFilter(key="source", operator=FilterOperator.IN, value=list(sources))
+                ]
+            )
+        vector = [float(x) for x in embedding]
+        fetch = min(total, top_k * 2 + 8)  # over-fetch: orphans of a crashed run may rank high
+        while True:
+            q = VectorStoreQuery(query_embedding=vector, similarity_top_k=fetch, filters=filters)
+            with store_errors(self.location, "query"):
+                result = self._conn.vector_store().query(q)
+            hits: list[tuple[Chunk, float]] = []
+            for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
+                chunk = chunk_from_record(node.node_id, node.get_content(), node.metadata)
+                if chunk is not None and self._live(chunk, manifest):
+                    # llama-index reports exp(-distance); cosine similarity is 1 - distance.
+                    hits.append((chunk, 1.0 + math.log(max(sim, 1e-30))))
+            if len(hits) >= top_k or fetch >= total or len(result.nodes or []) < fetch:
+                return hits[:top_k]
+            fetch = min(total, fetch * 4)  # too many orphans in the way: look deeper, stay honest
+
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        manifest = self.manifest()
+        if manifest is None or not ids or not self._conn.has_chunks():
+            return []
+        found = {c.id: c for c in self._get_ids(list(ids)) if self._live(c, manifest)}
+        return [found[i] for i in ids if i in found]
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Live chunks, by source then chunk index: their ids follow from the manifest alone."""
+        manifest = self.manifest()
+        if manifest is None:
+            return
+        for source in sorted(manifest.files):
+            entry = manifest.files[source]
+            ids = [chunk_id(source, entry.doc_hash, i) for i in range(entry.chunks)]
+            yield from sorted(self._get_ids(ids), key=lambda c: c.chunk_index)
+
+    def _get_ids(self, ids: list[str]) -> list[Chunk]:
+        out: list[Chunk] = []
+        collection = self._conn.chunks(create=False)
+        for i in range(0, len(ids), _PAGE):
+            with store_errors(self.location, "get"):
+                got = collection.get(ids=ids[i : i + _PAGE], include=["documents", "metadatas"])
+            docs, metas = got["documents"] or [], got["metadatas"] or []
+            rows = zip(got["ids"], docs, metas, strict=True)
+            out += [c for c in (chunk_from_record(*row) for row in rows) if c is not None]
+        return out
+
+    # ---- write side (sync only; callers hold the index lock) ----
+
+    def chunk_refs(self) -> Iterator[tuple[str, str, str]]:
+        """(id, source, doc_hash) of every record, live or not, for the orphan sweep."""
+        if not self._conn.has_chunks():
+            return
+        collection = self._conn.chunks(create=False)
+        offset = 0
+        while True:
+            with store_errors(self.location, "scan"):
+                got = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            metas: list[Any] = list(got["metadatas"] or [])
+            for cid, meta in zip(got["ids"], metas, strict=True):
+                yield cid, str(meta.get("source", "")), str(meta.get("doc_hash", ""))
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def add(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        from llama_index.core.schema import BaseNode, TextNode
+
+        nodes: list[BaseNode] = [
+            TextNode(id_=c.id, text=c.text, metadata=chunk_metadata(c), embedding=v.tolist())
+            for c, v in zip(chunks, vectors, strict=True)
+        ]
+        self._conn.chunks(create=True)
+        with store_errors(self.location, "add"):
+            self._conn.vector_store().add(nodes)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if not ids or not self._conn.has_chunks():
+            return
+        collection = self._conn.chunks(create=False)
+        for i in range(0, len(ids), _PAGE):
+            with store_errors(self.location, "delete"):
+                collection.delete(ids=list(ids[i : i + _PAGE]))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """The commit point: one upsert of one record."""
+        doc = manifest.model_dump_json()
+        self._conn.put_side_record(MANIFEST_ID, doc)
+        self._seen = doc
+
+    def reset(self) -> None:
+        """Drop every chunk and the manifest (other side records, like a lock lease, stay)."""
+        self._conn.drop_chunks()
+        self._conn.delete_side_record(MANIFEST_ID)
+        self._seen = None
+
+
+def open_chunk_store(settings: Settings, embed_model: str, dim: int) -> ChromaChunkStore:
+    """The store the service reads, checked: built, non-empty, and by this embedding model."""
+    store = ChromaChunkStore(settings)
+    if not settings.chroma_url and not settings.chroma_path.is_dir():
+        raise IndexNotReadyError(
+            f"no index at {settings.chroma_path}: run `citeline index` to build it"
+        )
+    manifest = store.manifest()
+    if manifest is None or store.count() == 0:
+        raise IndexNotReadyError(
+            f"collection {settings.collection!r} in {store.location} is empty or missing: "
+            "run `citeline index` to build it"
+        )
+    if manifest.embed_model != embed_model or manifest.dim != dim:
+        raise EmbeddingMismatchError(
+            f"collection {settings.collection!r} was built with {manifest.embed_model} "
+            f"({manifest.dim}-d), but the configured embedder is {embed_model} ({dim}-d): "
+            "re-index with `citeline index --rebuild` or configure the original embedder"
+        )
+    return store
