@@ -165,6 +165,15 @@ class BM25Index:
         else:
             tmp.rename(directory)
 
+    @staticmethod
+    def saved_version(directory: Path) -> str | None:
+        try:
+            meta = json.loads((directory / "citeline.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        version = meta.get("version")
+        return version if isinstance(version, str) else None
+
     @classmethod
     def load(cls, directory: Path, version: str) -> BM25Index | None:
         """The saved index if it was built from manifest `version`, else None (caller rebuilds)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from indexer.bm25 import BM25Index
 from indexer.chunking import Chunker, chunk_id
 from indexer.embedding.base import Embedder
 from indexer.errors import EmbeddingMismatchError
@@ -156,6 +157,14 @@ def _chunk(
     return chunks, entries
 
 
+def _save_keyword_index(settings: Settings, store: ChromaChunkStore) -> None:
+    """BM25 for the live manifest, saved under `settings.bm25_dir` unless already current."""
+    live = store.manifest()
+    if live is None or BM25Index.saved_version(settings.bm25_dir) == live.updated_at:
+        return
+    BM25Index.build(store.iter_chunks(), live.updated_at).save(settings.bm25_dir)
+
+
 def sync_corpus(
     settings: Settings,
     corpus_dir: Path,
@@ -197,6 +206,7 @@ def sync_corpus(
         stale = [cid for entry in old.files.values() for cid in _ids(entry) if cid not in kept]
         store.delete(stale)  # step 3
         report.chunks_deleted += len(stale)
+        _save_keyword_index(settings, store)  # step 4: readers rebuild it themselves if absent
     report.chunks_total = sum(f.chunks for f in new.files.values())
     report.seconds = round(time.perf_counter() - started, 3)
     return report

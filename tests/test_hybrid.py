@@ -69,3 +69,26 @@ def test_near_duplicates_collapse_to_the_best_one() -> None:
         (_chunk("c", "BYD negotiated with KG Mobility to build a battery factory"), 0.7),
     ]
     assert [c.id for c, _ in collapse_near_duplicates(hits)] == ["a", "c"]
+
+
+def test_sync_saves_the_keyword_index_for_the_live_manifest(tmp_path: Any, corpus: Any) -> None:
+    from indexer.bm25 import BM25Index
+    from indexer.embedding.base import FakeEmbedder
+    from indexer.settings import Settings
+    from indexer.sync import sync_corpus
+
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    embedder = FakeEmbedder()
+    sync_corpus(settings, corpus, embedder=embedder, progress=False)
+    store = open_chunk_store(settings, embedder.name, embedder.dim)
+    first = store.manifest()
+    assert first and BM25Index.saved_version(settings.bm25_dir) == first.updated_at
+
+    (corpus / "new.txt").write_text("Zebra Motors builds 9 plants in Lima.\n", encoding="utf-8")
+    sync_corpus(settings, corpus, embedder=embedder, progress=False)
+    second = store.manifest()
+    assert second and second.updated_at != first.updated_at
+    loaded = BM25Index.load(settings.bm25_dir, second.updated_at)
+    assert loaded is not None
+    top = loaded.search("Zebra Motors plants", 1)
+    assert top and store.get([top[0][0]])[0].source == "new.txt"
