@@ -97,7 +97,9 @@ class Server:
     def __enter__(self) -> Server:
         cmd = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, env=self._env, stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -46,7 +46,7 @@ QUESTIONS = [
     "What was Haier Group's operating income in 2018?",
     "What is the capital of Australia?",
 ]
-console = Console()
+console = Console(width=220)
 
 
 def _port() -> int:
@@ -95,14 +95,28 @@ def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[di
         bodies: list[dict[str, object]] = [{"question": q} for q in QUESTIONS]
         load(server.base, "/v1/search", bodies, 1, 10)  # warm-up: first query loads the model
         rest = rss_mb(pid)
-        for path in ("/v1/search", "/v1/ask"):
+        # "unique": every request a new question, so the query-vector cache never hits.
+        unique: list[dict[str, object]] = [
+            {"question": f"{QUESTIONS[i % len(QUESTIONS)]} (variant {i})"}
+            for i in range(requests * 4)
+        ]
+        plan = [
+            ("/v1/search", bodies, ""),
+            ("/v1/search", unique, " unique"),
+            ("/v1/ask", bodies, ""),
+            ("/v1/ask", unique, " unique"),
+        ]
+        for path, questions, label in plan:
             for clients in (1, 16):
-                result = load(server.base, path, bodies, clients, requests)
+                result = load(server.base, path, questions, clients, requests)
+                if questions is unique:
+                    del unique[:requests]  # the next run gets questions never seen
                 rows.append(
                     {
                         "corpus": name,
                         "chunks": report.chunks_total,
                         **result.summary(),
+                        "endpoint": path + label,
                         "rss_rest_mb": round(rest, 1),
                         "rss_after_mb": round(rss_mb(pid), 1),
                     }

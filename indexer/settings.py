@@ -52,6 +52,7 @@ class Settings(BaseSettings):
         default=None, ge=1, description="OpenAI embedder dimension; unset = probe the server"
     )
     threads: int = Field(default=2, ge=1, description="CPU threads for the embedded model")
+    serve_threads: int = Field(default=1, ge=1, description="BLAS threads per request (serve)")
 
     # Retrieval
     top_k: int = Field(default=5, ge=1, le=50)

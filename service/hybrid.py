@@ -58,11 +58,14 @@ def _shingles(text: str) -> set[str]:
 
 
 def collapse_near_duplicates(
-    hits: Sequence[tuple[Chunk, float]], threshold: float = 0.8
+    hits: Sequence[tuple[Chunk, float]], threshold: float = 0.8, limit: int | None = None
 ) -> list[tuple[Chunk, float]]:
-    """Keep the best of passages whose word 3-gram Jaccard similarity is >= `threshold`."""
+    """Keep the best of passages whose word 3-gram Jaccard similarity is >= `threshold`;
+    stop once `limit` are kept (the rest would be cut anyway)."""
     kept: list[tuple[Chunk, float, set[str]]] = []
     for chunk, score in hits:
+        if limit is not None and len(kept) == limit:
+            break
         grams = _shingles(chunk.text)
         if any(
             chunk.content_hash == other.content_hash
@@ -117,7 +120,8 @@ class HybridRetriever:
             for rank, cid in enumerate(ranked):
                 fused[cid] = fused.get(cid, 0.0) + weight / (self._rrf_k + rank + 1)
         order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
-        hits = collapse_near_duplicates([(chunks[cid], round(fused[cid], 6)) for cid in order])
+        candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
+        hits = collapse_near_duplicates(candidates, limit=top_k)
         timings = dict(dense.timings_ms)
         timings["keyword"] = round((time.perf_counter() - started) * 1000, 2)
         return Retrieval(hits[:top_k], timings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from indexer.embedding.base import Embedder
@@ -31,14 +32,16 @@ def _ms(since: float) -> float:
 
 
 class DenseRetriever:
-    def __init__(self, embedder: Embedder, store: ChunkStore) -> None:
+    def __init__(self, embedder: Embedder, store: ChunkStore, cache_size: int = 1024) -> None:
         self._embedder = embedder
         self._store = store
+        # Popular questions repeat (and the widget re-asks follow-ups): their vectors are cached.
+        self._embed = lru_cache(maxsize=cache_size)(embedder.embed_query)
 
     def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
         started = time.perf_counter()
         try:
-            vector = self._embedder.embed_query(question)
+            vector = self._embed(question)
         except CitelineError:
             raise
         except Exception as exc:  # a backend's own failure, whatever its type
