@@ -36,7 +36,12 @@ request_id_var: ContextVar[str] = ContextVar("citeline_request_id", default="-")
 
 # Letters, digits and `._:-`, at most 64: nothing that could forge a log line or a header.
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # the last: uvicorn's ANSI copy of msg
+}
 log = logging.getLogger("citeline.access")
 
 
@@ -68,13 +73,28 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now (test runners swap it), not the one at setup."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: IO[str]) -> None:
+        return None
+
+
 def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
     """Route the root logger (and uvicorn's) to one JSON handler. Idempotent."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_citeline", False)]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.StreamHandler[Any] = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.setFormatter(JsonFormatter())
+    handler.setLevel(level.upper())  # also for libraries that set their own loggers' levels
     handler._citeline = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -83,6 +103,8 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> log
         logging.getLogger(name).propagate = True
     # Our own access line carries the request id and route; uvicorn's would duplicate it without.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for chatty in ("httpx", "httpcore", "chromadb", "urllib3"):  # a line per outbound call
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     return handler
 
 
@@ -133,40 +155,58 @@ class Metrics:
                 self.stage.labels(stage).observe(ms / 1000.0)
 
 
-def instrument_pipeline(pipeline: Any, metrics: Metrics) -> None:
-    """Feed stage timings to `metrics`: embed/retrieve from every retrieval (ask and search),
-    generate from every answer (JSON or streamed). Wraps the instance's methods in place."""
-    retrieve, ask, stream_ask = pipeline.retriever.retrieve, pipeline.ask, pipeline.stream_ask
-    if getattr(ask, "_instrumented", False):
-        return
+class InstrumentedPipeline:
+    """The app's pipeline, feeding each answer's stage timings (embed, retrieve, generate) to
+    `metrics`, JSON and streamed alike. A proxy, so a pipeline shared between apps (tests) is
+    never modified; everything else is the wrapped pipeline's."""
 
-    def timed_retrieve(*args: Any, **kwargs: Any) -> Any:
-        result = retrieve(*args, **kwargs)
-        metrics.observe_timings(result.timings_ms)
-        return result
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
 
-    def timed_ask(*args: Any, **kwargs: Any) -> Any:
-        answer = ask(*args, **kwargs)
-        metrics.observe_timings({"generate": answer.timings_ms.get("generate", 0.0)})
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        answer = self._inner.ask(*args, **kwargs)
+        self._metrics.observe_timings(answer.timings_ms)
         return answer
 
-    def timed_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        events = stream_ask(*args, **kwargs)  # validation errors raise here, before any event
+    def stream_ask(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        events = self._inner.stream_ask(*args, **kwargs)  # validation errors raise here, now
 
         def relay() -> Iterator[Any]:
             try:
                 for event in events:
-                    if "generate" in (getattr(event, "timings_ms", None) or {}):
-                        metrics.observe_timings({"generate": event.timings_ms["generate"]})
+                    self._metrics.observe_timings(getattr(event, "timings_ms", None) or {})
                     yield event
             finally:  # closing us must close the pipeline's generator (it holds the LLM stream)
                 getattr(events, "close", lambda: None)()
 
         return relay()
 
-    timed_ask._instrumented = True  # type: ignore[attr-defined]
-    pipeline.retriever.retrieve = timed_retrieve
-    pipeline.ask, pipeline.stream_ask = timed_ask, timed_stream
+
+def install_observability(app: FastAPI, settings: Any) -> Metrics:
+    """JSON logs, `/metrics`, stage timings, and the request-id middleware (added outermost:
+    call this after every other middleware, so even a refused request gets an id and a count)."""
+    configure_logging(settings.log_level)
+    metrics = Metrics(index_stats=lambda: _index_stats(app))
+    app.state.metrics = metrics
+    if app.state.pipeline is not None:
+        app.state.pipeline = InstrumentedPipeline(app.state.pipeline, metrics)
+    build = app.state.build_pipeline
+    app.state.build_pipeline = lambda s: InstrumentedPipeline(build(s), metrics)
+    add_metrics_route(app, metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    return metrics
+
+
+def _index_stats(app: FastAPI) -> tuple[int, int] | None:
+    pipeline = getattr(app.state, "pipeline", None)
+    manifest = pipeline.store.manifest() if pipeline is not None else None
+    if manifest is None:
+        return None
+    return sum(f.chunks for f in manifest.files.values()), len(manifest.files)
 
 
 def add_metrics_route(app: FastAPI, metrics: Metrics, path: str = "/metrics") -> None:

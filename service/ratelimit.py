@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.limits import send_json_error
-from service.security import Principal
 
 
 @dataclass
@@ -67,9 +66,9 @@ class TokenBucketLimiter:
 
 def caller_id(scope: Scope) -> str:
     """The authenticated principal's id, else the client address."""
-    principal = scope.get("state", {}).get("principal")
-    if isinstance(principal, Principal):
-        return principal.id
+    principal = scope.get("state", {}).get("principal")  # a service.security.Principal
+    if principal is not None:
+        return str(principal.id)
     client = scope.get("client") or ("unknown", 0)
     return f"ip:{client[0]}"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -28,6 +28,7 @@ from indexer.errors import CitelineError, ConfigError
 from indexer.settings import Settings
 from service.cors import request_origin
 from service.limits import send_json_error
+from service.ratelimit import RateLimitMiddleware, TokenBucketLimiter
 from service.widget_tokens import WidgetTokenError, is_widget_token, verify_widget_token
 
 KEY_PREFIX = "cl_"
@@ -105,7 +106,7 @@ def _credential(headers: Headers) -> str | None:
 
 @dataclass
 class AuthPolicy:
-    """Which paths need what. Paths match exactly or, for entries ending in `/`, by prefix."""
+    """Which paths need what. Paths match exactly or, for entries ending in `*`, by prefix."""
 
     enabled: bool
     keys: KeyRing
@@ -120,7 +121,7 @@ class AuthPolicy:
 
     @staticmethod
     def _matches(path: str, patterns: Sequence[str]) -> bool:
-        return any(path == p or (p.endswith("/") and path.startswith(p)) for p in patterns)
+        return any(path == p or (p.endswith("*") and path.startswith(p[:-1])) for p in patterns)
 
     def authenticate(self, scope: Scope) -> Principal:
         """The caller, or UnauthorizedError (401: no/bad credential) / ForbiddenError (403)."""
@@ -189,6 +190,22 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+# Open with auth on: liveness/readiness for balancers, and what a page needs to load the widget
+# and get its token. Widget tokens are good for asking and chatting only.
+OPEN_PATHS = ("/healthz", "/readyz", "/", "/widget.js", "/v1/widget/token")
+WIDGET_PATHS = ("/v1/ask", "/v1/chat/completions")
+
+
+def install_access_control(app: FastAPI, settings: Settings) -> None:
+    """Auth, then the rate limit keyed on who auth found. Call before CORS is installed, so
+    preflights and CORS headers (on 401/429 too) come from the layer outside this one."""
+    if settings.rate_limit_per_minute > 0:
+        limiter = TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    policy = policy_from_settings(settings, OPEN_PATHS, WIDGET_PATHS)
+    app.add_middleware(AuthMiddleware, policy=policy)
 
 
 def get_principal(request: Request) -> Principal:
