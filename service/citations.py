@@ -7,6 +7,9 @@ and `Citation.n` always agree. A marker is dropped from the text when its passag
 when no sentence of that passage shares a content word with the claim, or when the quote fails
 verification (against the chunk, and against the source file when it is still the indexed one).
 No verified citation at all means the answer is `answerable: false`.
+
+Generated (LLM) answers are held to more: markup is stripped, a claim must share at least half its
+content words with the sentence it cites, and a sentence left with no verified marker is dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from service.verify import SourceVerifier
 
 MARKER = re.compile(r"\[\s*(\d{1,4}(?:\s*[-–,]\s*\d{1,4})*)\s*\]")
 MAX_RANGE = 20
+TAG = re.compile(r"<[^<>]{0,2000}>")
+# A generated claim must share at least this share of its content words with the sentence it
+# cites: one shared word let an LLM obeying an injected passage cite it for anything.
+MIN_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,19 @@ def _claim_for(text: str, sentences: list[Span], pos: int) -> str:
     return ""
 
 
+def _cited_sentences_only(answer: str) -> str:
+    """Drop every sentence that carries no verified marker: an uncited claim (or an injected
+    instruction the LLM obeyed) never reaches the user."""
+    sentences: list[str] = []
+    for span in split_sentences(answer):
+        sentence = span.of(answer).strip()
+        if sentences and not MARKER.sub("", sentence).strip(" .,;:"):
+            sentences[-1] += " " + sentence  # "claim. [1]": the marker belongs to the claim
+        else:
+            sentences.append(sentence)
+    return " ".join(s for s in sentences if MARKER.search(s) and MARKER.sub("", s).strip(" .,;:"))
+
+
 class Citer:
     def __init__(self, corpus_dir: Path | None = None) -> None:
         self._verifier = SourceVerifier(corpus_dir)
@@ -85,6 +105,7 @@ class Citer:
         own = [Span(q.start, q.end) for q in draft.quotes if q.n == passage.n]
         candidates = own or split_sentences(text)
         claim_norm, claim_terms = _norm(claim), content_terms(claim)
+        needed = 1 if own else max(1, -(-len(claim_terms) * MIN_SUPPORT // 1))
         best: tuple[float, float] | None = None
         chosen: Span | None = None
         for span in candidates:
@@ -94,7 +115,7 @@ class Citer:
             terms = content_terms(sentence)
             shared = len(claim_terms & terms)
             key = (float(shared), shared / (len(terms) + 1))
-            if shared and (best is None or key > best):
+            if shared >= needed and (best is None or key > best):
                 best, chosen = key, span
         return chosen
 
@@ -124,6 +145,9 @@ class Citer:
         text = draft.text.strip()
         if not draft.answerable or not text or text.startswith(REFUSAL_TOKEN):
             return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
+        generated = not draft.quotes  # an LLM wrote it; extractive drafts carry their quotes
+        if generated:  # answers are plain text: markup can only come from an injected passage
+            text = TAG.sub("", text)
         text = re.sub(r"[ \t]{2,}", " ", text.replace(REFUSAL_TOKEN, "")).strip()
         by_n = {p.n: p for p in passages}
         sentences = split_sentences(text)
@@ -150,6 +174,10 @@ class Citer:
             cursor = marker.end
         out.append(text[cursor:])
         answer = "".join(out).strip()
+        if generated:
+            answer = _cited_sentences_only(answer)
+            cited = {int(n) for m in parse_markers(answer) for n in m.numbers}
+            citations = {k: c for k, c in citations.items() if c.n in cited}
         if not citations or not MARKER.sub("", answer).strip():
             return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
         return CitedAnswer(answer, True, list(citations.values()))

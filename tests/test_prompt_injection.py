@@ -163,12 +163,6 @@ def test_an_obeying_llm_never_sees_a_secret_and_fake_markers_die(
     assert "[99]" not in chat.json()["choices"][0]["message"]["content"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/citations.py keeps uncited sentences of an LLM answer, and accepts a claim "
-    "sharing one content word with its passage: an obeying LLM's 'PWNED', phishing link, "
-    "system-prompt echo and markup reach the answer (reported to the lead)",
-)
 def test_an_obeying_llm_answer_keeps_none_of_the_injected_text(llm_base: str) -> None:
     for body in _ask_all(llm_base):
         for injected in INJECTED:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import json
 import logging
@@ -88,7 +89,9 @@ async def relay(
         with contextlib.suppress(RuntimeError):  # loop closed: nobody is listening any more
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    worker = threading.Thread(target=_worker, args=(make, stop, deliver), daemon=True)
+    # copy_context: log lines the pipeline writes while streaming keep this request's id.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(_worker, make, stop, deliver), daemon=True)
     worker.start()
     try:
         while True:
