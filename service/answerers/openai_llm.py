@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httpx
 import openai
@@ -38,6 +38,10 @@ def map_llm_error(exc: Exception) -> CitelineError:
     if isinstance(exc, openai.APIStatusError):
         return LLMError(f"the LLM server answered HTTP {exc.status_code}")
     return LLMError(f"the LLM server sent an unusable response ({type(exc).__name__})")
+
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 
 class OpenAIAnswerer:
@@ -85,13 +89,31 @@ class OpenAIAnswerer:
         return Draft(text=text.strip(), answerable=not text.strip().startswith(REFUSAL_TOKEN))
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        messages = build_messages(question, passages)
+        """Streams through the `openai` client llama-index holds, inside `with`: closing this
+        generator (a client went away) closes the HTTP response, so the server stops generating.
+        llama-index's own `stream_chat` keeps the response in a reference cycle until a GC."""
+        s = self._settings
+        llm = self._client()
+        wire = [
+            {"role": m.role.value, "content": m.content} for m in build_messages(question, passages)
+        ]
         produced = False
         try:
-            for chunk in self._client().stream_chat(messages):
-                if chunk.delta:
-                    produced = produced or bool(chunk.delta.strip())
-                    yield chunk.delta
+            response = llm._get_client().chat.completions.create(
+                model=s.llm_model,
+                messages=cast("list[ChatCompletionMessageParam]", wire),
+                stream=True,
+                temperature=s.llm_temperature,
+                max_tokens=s.llm_max_tokens,
+            )
+            with response:
+                for chunk in response:
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        produced = produced or bool(delta.strip())
+                        yield delta
+        except GeneratorExit:
+            raise
         except Exception as exc:
             raise map_llm_error(exc) from exc
         if not produced:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import gc
 import json
 import logging
 import threading
@@ -69,11 +68,6 @@ def _worker(
         close = getattr(gen, "close", None)
         if close is not None:
             close()  # GeneratorExit inside the pipeline: its `with` blocks close the LLM stream
-        if stop.is_set():
-            # Left early. llama-index's stream_chat keeps the OpenAI HTTP stream in a reference
-            # cycle, so closing the generators does not close the socket until the cyclic GC runs;
-            # run it now so the LLM server stops generating for a client that has gone.
-            gc.collect()
         deliver(_END)
 
 
