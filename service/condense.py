@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from indexer.settings import Settings
+from service.lexical import STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -32,71 +33,7 @@ class Condenser(Protocol):
 
 
 # Capitalised words that are grammar, not names ("How", "Does", "The").
-_NOT_NAMES = frozenset(
-    (
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "please",
-        "should",
-        "tell",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "also",
-        "about",
-    )
-)
+_NOT_NAMES = STOPWORDS | {"please", "should", "tell", "those", "whose"}
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:'s|’s)?")
 _LEADING = re.compile(r"^\s*(?:and|also|but|so|then|ok(?:ay)?|what about|how about)\b[\s,]*", re.I)
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<subject>.+?)\s*\??\s*$", re.I)
