@@ -158,7 +158,10 @@ def _chunk(
 
 
 def _save_keyword_index(settings: Settings, store: ChromaChunkStore) -> None:
-    """BM25 for the live manifest, saved under `settings.bm25_dir` unless already current."""
+    """BM25 for the live manifest, saved under `settings.bm25_dir` unless already current.
+    Server mode writes nothing locally: replicas on other machines build it from the store."""
+    if settings.chroma_url is not None:
+        return
     live = store.manifest()
     if live is None or BM25Index.saved_version(settings.bm25_dir) == live.updated_at:
         return

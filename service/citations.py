@@ -25,7 +25,9 @@ from service.lexical import content_terms
 from service.sentences import Span, split_sentences
 from service.verify import SourceVerifier
 
-MARKER = re.compile(r"\[\s*(\d{1,4}(?:\s*[-–,]\s*\d{1,4})*)\s*\]")
+# Not right after a digit or "[": removing an invalid inner marker from "[9[9]]" must not leave a
+# new one ("[9" + "]"), and "16[1]" is too ambiguous to cite.
+MARKER = re.compile(r"(?<![\[\d])\[\s*(\d{1,4}(?:\s*[-–,]\s*\d{1,4})*)\s*\]")
 MAX_RANGE = 20
 TAG = re.compile(r"<[^<>]{0,2000}>")
 # A generated claim must share at least this share of its content words with the sentence it

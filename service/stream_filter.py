@@ -15,6 +15,7 @@ class MarkerFilter:
     def __init__(self, valid: Iterable[int]) -> None:
         self._valid = set(valid)
         self._pending = ""
+        self._before = ""  # the last character shown: MARKER's look-behind needs it across feeds
 
     def _clean(self, marker: str) -> str:
         kept = [n for m in parse_markers(marker) for n in m.numbers if n in self._valid]
@@ -37,14 +38,17 @@ class MarkerFilter:
             if prefix.end() == len(text) and len(text) - open_at <= _MAX_HOLD:
                 self._pending = text[open_at:]  # may still become a marker: hold it back
                 break
-            candidate = MARKER.match(text, open_at)
+            context = self._before + "".join(out)[-1:]
+            candidate = MARKER.match(context[-1:] + text[open_at:], len(context[-1:]))
             if candidate is not None:
                 out.append(self._clean(candidate.group()))
-                i = candidate.end()
+                i = open_at + len(candidate.group())
             else:  # prose bracket: show it, and look for markers right after it
                 out.append("[")
                 i = open_at + 1
-        return "".join(out)
+        shown = "".join(out)
+        self._before = (self._before + shown)[-1:]
+        return shown
 
     def flush(self) -> str:
         rest, self._pending = self._pending, ""

@@ -183,7 +183,8 @@ def test_the_widget_shows_hostile_markup_as_text(
         box = page.get_by_label("Your question")
         box.fill("What does the Shenzhen hub use to ship parts?")
         box.press("Enter")
-        page.wait_for_selector("citeline-chat .msg.bot[data-state=answered]")
+        # The obeying LLM's answer may be wholly unsupported now (then: "not in the documents").
+        page.wait_for_selector("citeline-chat .msg.bot:not([data-state=streaming])")
         for button in page.locator("citeline-chat .msg.bot button.cite").all():
             button.click()  # open every citation panel: quotes are document text too
         shown = page.evaluate(
@@ -197,4 +198,7 @@ def test_the_widget_shows_hostile_markup_as_text(
             }"""
         )
         assert shown["flags"] == [] and shown["live"] == []
-        assert "<img src=x" in shown["text"] or "<script>" in shown["text"]  # shown, as text
+        if answerer == "extractive":  # quotes carry the document's markup: shown, as text
+            assert "<img src=x" in shown["text"] or "<script>" in shown["text"]
+        else:  # the obeying LLM's markup never reaches the page at all
+            assert "<img" not in shown["text"] and "<script" not in shown["text"]
