@@ -65,15 +65,9 @@ class LLMJudge:
 
     def _get_client(self) -> OpenAI:
         if self._client is None:
-            from openai import OpenAI
+            from service.answerers.openai_llm import openai_client
 
-            key = self._settings.llm_api_key
-            self._client = OpenAI(
-                base_url=self._settings.llm_base_url,
-                api_key=key.get_secret_value() if key else "not-needed",
-                timeout=self._settings.llm_timeout_s,
-                max_retries=1,
-            )
+            self._client = openai_client(self._settings, max_retries=1)
         return self._client
 
     def score(

@@ -38,8 +38,8 @@ class MarkerFilter:
             if prefix.end() == len(text) and len(text) - open_at <= _MAX_HOLD:
                 self._pending = text[open_at:]  # may still become a marker: hold it back
                 break
-            context = self._before + "".join(out)[-1:]
-            candidate = MARKER.match(context[-1:] + text[open_at:], len(context[-1:]))
+            last = "".join(out)[-1:] or self._before  # what MARKER's look-behind must see
+            candidate = MARKER.match(last + text[open_at:], len(last))
             if candidate is not None:
                 out.append(self._clean(candidate.group()))
                 i = open_at + len(candidate.group())

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 PLACEHOLDER_KEY = "sk-no-key-required"
 
 
+def openai_client(settings: Settings, *, max_retries: int) -> openai.OpenAI:
+    """A plain `openai` client for the configured LLM server (condenser, eval judge)."""
+    key = settings.llm_api_key
+    return openai.OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=key.get_secret_value() if key else PLACEHOLDER_KEY,
+        timeout=settings.llm_timeout_s,
+        max_retries=max_retries,
+    )
+
+
 def map_llm_error(exc: Exception) -> CitelineError:
     if isinstance(exc, CitelineError):
         return exc
