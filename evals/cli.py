@@ -44,6 +44,8 @@ class EvalOptions:
     corpus: Path | None = None
     judge: bool = False
     quiet: bool = False
+    squad: Path | None = None
+    limit: int | None = None
 
 
 def _judge(settings: Settings, console: Console) -> Judge | None:
@@ -84,6 +86,40 @@ def _beir(opts: EvalOptions, settings: Settings, console: Console) -> int:
     return 0
 
 
+def _squad(opts: EvalOptions, settings: Settings, console: Console) -> int:
+    import json as _json
+
+    from evals.report_squad import write_squad_report
+    from evals.squad import index_squad, load_squad, squad_settings, write_paragraphs
+    from evals.squad_eval import run_squad
+    from evals.train_scorer import RESULTS_PATH
+
+    assert opts.squad is not None
+    ds = load_squad(opts.squad)
+    local = squad_settings(ds, settings, settings.data_dir / "corpora" / ds.name)
+    progress = not opts.quiet and console.is_terminal
+    if opts.url:
+        names = write_paragraphs(ds, local.corpus_dir)
+        console.print(f"asking {opts.url}; it must have indexed {local.corpus_dir}")
+        target: AskTarget = HttpTarget(opts.url)
+    else:
+        names = index_squad(ds, local, progress=progress)
+        target = build_pipeline_target(local)
+    report = run_squad(ds, target, names, local.corpus_dir, limit=opts.limit,
+                       in_sample=ds.name == "squad2-public")  # fmt: skip
+    if RESULTS_PATH.exists():
+        report.cross_validated = _json.loads(RESULTS_PATH.read_text(encoding="utf-8"))
+    write_squad_report(report, opts.out)
+    table = Table(title=f"SQuAD {ds.name}: {report.questions} questions ({target.describe()})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.metrics.items():
+        table.add_row(key, f"{value:.3f}")
+    console.print(table)
+    console.print(f"reports: {opts.out}/squad-{ds.name}.html, squad-{ds.name}.json")
+    return 0
+
+
 def write_outputs(report: EvalReport, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
@@ -103,6 +139,8 @@ def execute(
     settings = settings or get_settings()
     if opts.beir is not None:
         return _beir(opts, settings, console)
+    if opts.squad is not None:
+        return _squad(opts, settings, console)
     gold = load_gold(opts.gold)
     corpus_dir = opts.corpus or settings.corpus_dir
     gold.check_sources(corpus_dir)
@@ -156,6 +194,12 @@ def eval_command(
     ] = None,
     judge: Annotated[bool, typer.Option(help="add LLM-judged scores (needs an LLM)")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
+    squad: Annotated[
+        Path | None, typer.Option(help="SQuAD 2.0-style directory: answering and abstention")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="--squad: ask a fixed sample of this many")
+    ] = None,
 ) -> None:
     """Evaluate answers against the gold set (or retrieval against a BEIR dataset)."""
     configure_offline()
@@ -172,6 +216,8 @@ def eval_command(
         corpus,
         judge,
         quiet,
+        squad,
+        limit,
     )
     try:
         code = execute(opts)

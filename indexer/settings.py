@@ -117,8 +117,12 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = Field(default=1.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
-    min_evidence: float = Field(
-        default=0.5, ge=0, le=1, description="extractive: share of question terms a sentence needs"
+    answer_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="extractive: abstain when the best sentence scores under this; "
+        "unset = the operating point fitted on SQuAD",
     )
 
     @property

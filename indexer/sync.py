@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 from indexer.bm25 import BM25Index
 from indexer.chunking import Chunker, chunk_id
 from indexer.embedding.base import Embedder
+from indexer.abbreviations import find_abbreviations
+from indexer.sentence_vectors import embed_with_sentences
 from indexer.errors import EmbeddingMismatchError
 from indexer.loading import Document, SkippedFile, load_corpus
 from indexer.locking import IndexLock, index_lock
@@ -109,7 +111,7 @@ def _write_chunks(
     with _progress(progress, len(chunks)) as advance:
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
-            store.add(part, embedder.embed_documents([c.text for c in part]))
+            store.add(*embed_with_sentences(embedder, part))
             lock.refresh()
             advance(len(part))
 
@@ -153,6 +155,7 @@ def _chunk(
         entries[doc.source] = FileEntry(
             source=doc.source, doc_hash=doc.doc_hash, title=doc.title,
             chunks=len(chunked.chunks), bytes=doc.bytes,
+            abbreviations=find_abbreviations(doc.text),
         )  # fmt: skip
     return chunks, entries
 

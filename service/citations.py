@@ -21,8 +21,8 @@ from pathlib import Path
 
 from indexer.models import Citation, Passage
 from service.answerers.base import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Draft
-from service.lexical import content_terms
-from service.sentences import Span, split_sentences
+from indexer.text.lexical import content_terms
+from indexer.text.sentences import Span, split_sentences
 from service.verify import SourceVerifier
 
 # Not right after a digit or "[": removing an invalid inner marker from "[9[9]]" must not leave a

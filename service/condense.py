@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from indexer.settings import Settings
-from service.lexical import STOPWORDS
+from indexer.text.lexical import STOPWORDS
 
 log = logging.getLogger(__name__)
 

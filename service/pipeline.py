@@ -198,10 +198,11 @@ def build_pipeline(settings: Settings) -> Pipeline:
     from indexer.embedding.factory import build_embedder
     from indexer.store.chroma import open_chunk_store
     from service.answerers.factory import build_answerers
+    from service.answering.abbreviations import ManifestAbbreviations
 
     embedder = build_embedder(settings)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
-    answerer, fallback = build_answerers(settings, embedder)
+    answerer, fallback = build_answerers(settings, embedder, ManifestAbbreviations(store))
     return Pipeline(
         settings,
         embedder,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from indexer.models import Chunk, Passage
 from service.answerers.base import NOT_FOUND_MESSAGE, Draft, DraftQuote, word_deltas
 from service.citations import Citer, neutralize_markers, parse_markers
-from service.sentences import split_sentences
+from indexer.text.sentences import split_sentences
 from service.stream_filter import MarkerFilter
 from tests.conftest import SEEDS_DIR, seed_paragraph_chunks
 

@@ -1,0 +1,80 @@
+"""The answer-sentence scorer: a logistic regression over `evidence.FEATURES`.
+
+Its coefficients are data, fitted by `evals/train_scorer.py` on the public SQuAD 2.0 half and
+committed as `scorer_model.json` beside this file; re-running the script reproduces the file.
+The file also records the operating point (the probability under which the service abstains)
+chosen by article-level cross-validation; `CITELINE_ANSWER_THRESHOLD` overrides it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.errors import CitelineError
+from service.answering.evidence import FEATURES, Matrix
+
+MODEL_PATH = Path(__file__).with_name("scorer_model.json")
+
+
+class ScorerModelError(CitelineError):
+    status = 500
+    code = "scorer_model_invalid"
+
+
+@dataclass(frozen=True)
+class ScorerModel:
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+    intercept: float
+    threshold: float
+    extra_ratio: float
+
+    def score(self, features: Matrix) -> npt.NDArray[np.float64]:
+        """P(sentence answers the question) for each row."""
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self, **extra: object) -> str:
+        body = {
+            "features": list(FEATURES),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(self.intercept, 6),
+            "threshold": round(self.threshold, 4),
+            "extra_ratio": round(self.extra_ratio, 4),
+            **extra,
+        }
+        return json.dumps(body, indent=1) + "\n"
+
+
+def parse_model(raw: str) -> ScorerModel:
+    try:
+        body = json.loads(raw)
+        if tuple(body["features"]) != FEATURES:
+            raise ValueError("its feature list differs from service.answering.evidence.FEATURES")
+        arrays = [np.asarray(body[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(FEATURES),) for a in arrays):
+            raise ValueError("mean/scale/coef must have one value per feature")
+        return ScorerModel(*arrays, float(body["intercept"]), float(body["threshold"]),
+                           float(body["extra_ratio"]))  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ScorerModelError(f"the answer scorer model is invalid: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_PATH) -> ScorerModel:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScorerModelError(f"cannot read the answer scorer model {path}: {exc}") from exc
+    return parse_model(raw)
