@@ -151,7 +151,7 @@ def execute(
     judge = _judge(settings, console) if opts.judge else None
     progress = not opts.quiet and console.is_terminal
     report = run_eval(target, gold, corpus_dir, top_k=opts.top_k, judge=judge, progress=progress)
-    report.gate = check_gate(report.metrics, thresholds)
+    report.gate = check_gate(report.gated_values(), thresholds)
     if baseline is not None and baseline.questions:
         report.changes = compare_baseline(report, baseline, str(opts.baseline))
     write_outputs(report, opts.out)
