@@ -117,7 +117,7 @@ def run_indexer(env: dict[str, str], corpus: Path) -> tuple[int, str]:
 def inspect(env: dict[str, str]) -> dict[str, Any]:
     """A fresh process reads the store: live chunk ids, duplicates, orphans."""
     code = (
-        "import json; from indexer.settings import Settings; "
+        "import json; from indexer.kernel.settings import Settings; "
         "from indexer.store.chroma import ChromaChunkStore; s = ChromaChunkStore(Settings()); "
         "ids = [c.id for c in s.iter_chunks()]; "
         "print(json.dumps({'ids': ids, 'count': s.count(), 'raw': s.raw_count()}))"

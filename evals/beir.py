@@ -18,9 +18,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from evals import metrics as m
-from evals.schema import GoldFileError
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.errors import GoldFileError
+from indexer.kernel.settings import Settings
 
 Retrieve = Callable[[str], list[str]]  # query text -> ranked corpus ids, best first
 RECALL_KS = (1, 5, 10)

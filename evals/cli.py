@@ -23,9 +23,9 @@ from evals.results import EvalReport, load_report
 from evals.runner import Judge, run_eval
 from evals.schema import load_gold
 from evals.target import AskTarget, HttpTarget, build_pipeline_target
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import Settings, get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import Settings, get_settings
 
 EVALS_DIR = Path(__file__).resolve().parent
 

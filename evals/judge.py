@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from evals.schema import GoldQuestion
 from evals.target import Observed
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError
+from indexer.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from openai import OpenAI

@@ -15,18 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.metrics import normalize_text
-from indexer.errors import ConfigError
+from indexer.kernel.errors import GoldFileError
 
 QuestionType = Literal["fact", "list", "why_how", "comparison", "near_miss", "off_topic"]
 ANSWERABLE_TYPES = ("fact", "list", "why_how", "comparison")
 UNANSWERABLE_TYPES = ("near_miss", "off_topic")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-
-
-class GoldFileError(ConfigError):
-    """A gold (or thresholds) file that cannot be used; `message` lists every problem found."""
-
-    code = "invalid_gold_file"
 
 
 class GoldQuestion(BaseModel):

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from indexer.errors import CitelineError, ConfigError
-from indexer.models import Answer, Citation, Passage
-from indexer.settings import Settings
+from indexer.kernel.errors import CitelineError, ConfigError
+from indexer.kernel.models import Answer, Citation, Passage
+from indexer.kernel.settings import Settings
 
 
 class RetrievedPassage(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from indexer.models import Chunk
+from indexer.kernel.models import Chunk
 
 # Keep "r&d", "6g", "2-meter" whole: the default bm25s pattern drops 1-char pieces like "r", "d".
 _TOKEN = re.compile(r"[0-9a-z]+(?:[&'’][0-9a-z]+)*")

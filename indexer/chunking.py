@@ -19,8 +19,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from indexer.kernel.models import Chunk
 from indexer.loading import Document
-from indexer.models import Chunk
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter

@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from indexer.embedding.factory import build_embedder
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import get_settings
 from indexer.sync import SyncReport, sync_corpus
 
 

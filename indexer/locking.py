@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
-from indexer.errors import IndexLockedError, StoreError
-from indexer.settings import Settings
+from indexer.kernel.errors import IndexLockedError, StoreError
+from indexer.kernel.settings import Settings
 from indexer.store.chroma_client import ChromaConnection
 
 LEASE_ID = "lock"

@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 from indexer.bm25 import BM25Index
 from indexer.chunking import Chunker, chunk_id
 from indexer.embedding.base import Embedder
-from indexer.errors import EmbeddingMismatchError
+from indexer.kernel.errors import EmbeddingMismatchError
+from indexer.kernel.models import Chunk
+from indexer.kernel.settings import Settings
 from indexer.loading import Document, SkippedFile, load_corpus
 from indexer.locking import IndexLock, index_lock
-from indexer.models import Chunk
-from indexer.settings import Settings
 from indexer.store.base import FileEntry, Manifest
 from indexer.store.chroma import ChromaChunkStore
 

@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import Settings, get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import Settings, get_settings
 from service.cors import install_cors
 from service.deps import ensure_pipeline
 from service.errors import install_error_handlers

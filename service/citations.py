@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.models import Citation, Passage
-from service.answerers.base import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Draft
+from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Draft, Passage
 from service.lexical import content_terms
 from service.sentences import Span, split_sentences
 from service.verify import SourceVerifier

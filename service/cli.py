@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import get_settings
 
 app = typer.Typer(help="Answers questions over a folder of documents, citing every claim.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip

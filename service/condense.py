@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.lexical import STOPWORDS
 
 log = logging.getLogger(__name__)

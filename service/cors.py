@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 
 
 def own_origin(scope: Scope) -> str:

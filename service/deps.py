@@ -13,8 +13,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from indexer.errors import CitelineError, IndexNotReadyError
-from indexer.settings import Settings, get_settings
+from indexer.kernel.errors import CitelineError, IndexNotReadyError
+from indexer.kernel.settings import Settings, get_settings
 from service.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _citeline(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CitelineError)
-    return error_response(exc.status_code, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:

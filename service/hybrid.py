@@ -16,8 +16,8 @@ from pathlib import Path
 
 from indexer.bm25 import BM25Index
 from indexer.embedding.base import Embedder
-from indexer.errors import CitelineError, StoreError
-from indexer.models import Chunk
+from indexer.kernel.errors import CitelineError, StoreError
+from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
 from service.retrieval import DenseRetriever, Retrieval
 

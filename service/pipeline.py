@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator, Sequence
 
 from indexer.embedding.base import Embedder
-from indexer.errors import IndexNotReadyError, InvalidRequestError, LLMError
-from indexer.models import Answer, Passage
-from indexer.settings import Settings
+from indexer.kernel.errors import IndexNotReadyError, InvalidRequestError, LLMError
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
+from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore
-from service.answerers.base import NOT_FOUND_MESSAGE, Answerer, Draft
+from service.answerers.base import Answerer
 from service.citations import Citer
 from service.events import (
     DoneEvent,

@@ -10,8 +10,8 @@ from functools import lru_cache
 from typing import Protocol
 
 from indexer.embedding.base import Embedder
-from indexer.errors import CitelineError, EmbeddingError, StoreError
-from indexer.models import Chunk
+from indexer.kernel.errors import CitelineError, EmbeddingError, StoreError
+from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from indexer.models import Answer, Citation, Passage
+from indexer.kernel.models import Answer, Citation, Passage
 
 
 class _Strict(BaseModel):

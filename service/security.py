@@ -24,12 +24,18 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.errors import CitelineError, ConfigError
-from indexer.settings import Settings
+from indexer.kernel.errors import (
+    CitelineError,
+    ConfigError,
+    ForbiddenError,
+    UnauthorizedError,
+    WidgetTokenError,
+)
+from indexer.kernel.settings import Settings
 from service.cors import request_origin
 from service.limits import send_json_error
 from service.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from service.widget_tokens import WidgetTokenError, is_widget_token, verify_widget_token
+from service.widget_tokens import is_widget_token, verify_widget_token
 
 KEY_PREFIX = "cl_"
 MIN_KEY_CHARS = 32
@@ -37,16 +43,6 @@ _SCHEME = "sha256:"
 
 # (token, page origin) -> a subject such as the origin, or None when the token is not valid.
 WidgetVerifier = Callable[[str, str], str | None]
-
-
-class UnauthorizedError(CitelineError):
-    status_code = 401
-    code = "unauthorized"
-
-
-class ForbiddenError(CitelineError):
-    status_code = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -185,8 +181,8 @@ class AuthMiddleware:
         try:
             principal = self.policy.authenticate(scope)
         except CitelineError as exc:
-            extra = [(b"www-authenticate", b"Bearer")] if exc.status_code == 401 else []
-            await send_json_error(send, exc.status_code, exc.code, exc.message, extra)
+            extra = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
+            await send_json_error(send, exc.status, exc.code, exc.message, extra)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

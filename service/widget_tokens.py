@@ -19,19 +19,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from indexer.errors import CitelineError
-from indexer.settings import Settings
+from indexer.kernel.errors import WidgetTokenError
+from indexer.kernel.settings import Settings
 
 PREFIX = "cwt1"
 
 # Used when no secret is configured: tokens then survive only as long as this process, which is
 # right for one replica; several replicas behind a balancer must share `widget_token_secret`.
 _process_secret: bytes | None = None
-
-
-class WidgetTokenError(CitelineError):
-    status_code = 401
-    code = "invalid_widget_token"
 
 
 @dataclass(frozen=True)

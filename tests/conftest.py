@@ -15,8 +15,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 for _var in [v for v in os.environ if v.startswith("CITELINE_")] + ["OPENAI_API_KEY"]:
     os.environ.pop(_var, None)
 
+from indexer.kernel.settings import override_settings  # noqa: E402
 from indexer.runtime import configure_offline  # noqa: E402
-from indexer.settings import override_settings  # noqa: E402
 
 configure_offline(threads=2)
 
@@ -81,7 +81,7 @@ def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -
     """
     import hashlib
 
-    from indexer.models import Chunk
+    from indexer.kernel.models import Chunk
 
     chunks: list[Chunk] = []
     for path in sorted(corpus_dir.glob("*.txt")):
@@ -168,7 +168,7 @@ class Bm25SeedRetriever:
 def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
     """The real pipeline and extractive answerer over seeds/ (fake embedder, in-memory store,
     BM25 retrieval)."""
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
     from service.answerers.extractive import ExtractiveAnswerer
     from service.pipeline import Pipeline
 
@@ -259,7 +259,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -> Any:
     """seeds/ indexed with the real MiniLM into a real embedded Chroma; returns its Settings."""
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
     from indexer.sync import sync_corpus
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), corpus_dir=SEEDS_DIR)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from indexer.embedding.base import FakeEmbedder
-from indexer.errors import IndexNotReadyError
-from indexer.models import Passage
-from indexer.settings import Settings
+from indexer.kernel.errors import IndexNotReadyError
+from indexer.kernel.models import Passage
+from indexer.kernel.settings import Settings
 from service.answerers.extractive import ExtractiveAnswerer
 from service.app import create_app
 from service.pipeline import Pipeline

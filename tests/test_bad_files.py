@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 
 from indexer.chunking import Chunker
 from indexer.embedding.base import FakeEmbedder
+from indexer.kernel.models import Chunk, Draft, DraftQuote, Passage
+from indexer.kernel.settings import Settings
 from indexer.loading import Document, document_text
-from indexer.models import Chunk, Passage
-from indexer.settings import Settings
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
-from service.answerers.base import Draft, DraftQuote
 from service.answerers.extractive import ExtractiveAnswerer
 from service.citations import MARKER, Citer, neutralize_markers, parse_markers
 from service.pipeline import Pipeline

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import EmbeddingMismatchError, IndexLockedError, StoreError
+from indexer.kernel.errors import EmbeddingMismatchError, IndexLockedError, StoreError
+from indexer.kernel.settings import Settings
 from indexer.locking import LeaseLock
-from indexer.settings import Settings
 from indexer.store.chroma import ChromaChunkStore, open_chunk_store
 from indexer.store.chroma_client import ChromaConnection, parse_chroma_url
 from indexer.sync import sync_corpus

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from indexer.chunking import Chunker, chunk_id, locate_spans
 from indexer.embedding.base import FakeEmbedder
+from indexer.kernel.models import Chunk
 from indexer.loading import Document, load_corpus
-from indexer.models import Chunk
 
 ENC = tiktoken.get_encoding("cl100k_base")
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.models import Chunk, Passage
-from service.answerers.base import NOT_FOUND_MESSAGE, Draft, DraftQuote, word_deltas
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Chunk, Draft, DraftQuote, Passage
+from service.answerers.base import word_deltas
 from service.citations import Citer, neutralize_markers, parse_markers
 from service.sentences import split_sentences
 from service.stream_filter import MarkerFilter

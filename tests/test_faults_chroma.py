@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
 from service.app import create_app
 from tests.browser import serve

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.answerers.factory import build_answerers
 from service.app import create_app
 from service.pipeline import Pipeline

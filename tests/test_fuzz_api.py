@@ -20,7 +20,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.answerers.extractive import ExtractiveAnswerer
 from service.app import create_app
 from service.pipeline import Pipeline

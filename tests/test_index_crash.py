@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.store.base import Manifest
 from indexer.store.chroma import ChromaChunkStore, open_chunk_store
 from indexer.sync import sync_corpus
@@ -112,7 +112,7 @@ from pathlib import Path
 from indexer.runtime import configure_offline
 configure_offline()
 from indexer.embedding.base import FakeEmbedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
 
 class SlowEmbedder(FakeEmbedder):

@@ -33,7 +33,7 @@ from pathlib import Path
 from indexer.runtime import configure_offline
 configure_offline(2)
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
 

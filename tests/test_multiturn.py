@@ -7,7 +7,7 @@ from typing import Any
 import openai
 import pytest
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.condense import HeuristicCondenser, LLMCondenser, Turn, build_condenser, names
 from tests.conftest import SEEDS_DIR
 

@@ -157,7 +157,7 @@ def test_a_store_that_is_down_does_not_break_the_scrape() -> None:
 def test_an_instrumented_pipeline_reports_embed_retrieve_and_generate(
     seed_embedder: Any, seed_store: Any
 ) -> None:
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
     from service.answerers.extractive import ExtractiveAnswerer
     from service.pipeline import Pipeline
 
@@ -203,7 +203,7 @@ def test_closing_an_instrumented_stream_closes_the_pipelines_generator() -> None
 def test_real_app_logs_json_with_request_ids_and_serves_metrics(
     seed_embedder: Any, seed_store: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
     from service.answerers.extractive import ExtractiveAnswerer
     from service.app import create_app
     from service.pipeline import Pipeline

@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.models import Chunk, Passage
-from indexer.settings import Settings
-from service.answerers.base import NOT_FOUND_MESSAGE, REFUSAL_TOKEN
+from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Chunk, Passage
+from indexer.kernel.settings import Settings
 from service.answerers.extractive import ExtractiveAnswerer
 from service.answerers.openai_llm import PLACEHOLDER_KEY, OpenAIAnswerer
 from service.answerers.prompts import build_messages

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from indexer.embedding.base import FakeEmbedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.answerers.factory import build_answerers
 from service.answerers.prompts import SYSTEM
 from service.app import create_app

@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.ratelimit import RateLimitMiddleware, TokenBucketLimiter
 from service.security import AuthMiddleware, generate_key, hash_key, policy_from_settings
 

@@ -12,8 +12,8 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError
+from indexer.kernel.settings import Settings
 from service import security
 from service.app import create_app
 from service.limits import BodyLimitMiddleware

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.routes.stream import wants_stream
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from indexer.chunking import chunk_id
-from indexer.errors import (
+from indexer.kernel.errors import (
     EmbeddingMismatchError,
     IndexLockedError,
     IndexNotReadyError,
     StoreError,
 )
+from indexer.kernel.models import Chunk
+from indexer.kernel.settings import Settings
 from indexer.locking import FileLock
-from indexer.models import Chunk
-from indexer.settings import Settings
 from indexer.store.chroma import ChromaChunkStore, open_chunk_store
 from indexer.sync import sync_corpus
 from tests.conftest import REPO_ROOT, CountingEmbedder

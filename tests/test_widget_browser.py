@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.browser import CHROMIUM, chromium, screenshot, serve
 from tests.conftest import SEEDS_DIR
 from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app

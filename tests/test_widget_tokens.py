@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.cors import install_cors
 from service.routes.widget import router as widget_router
 from service.widget_tokens import (

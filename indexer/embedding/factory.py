@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from indexer.embedding.base import Embedder, FakeEmbedder
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError
+from indexer.kernel.settings import Settings
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.embedding.base import Vectors
-from indexer.errors import ConfigError, EmbeddingError
+from indexer.kernel.errors import ConfigError, EmbeddingError
 
 log = logging.getLogger(__name__)
 

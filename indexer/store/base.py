@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from indexer.embedding.base import Vectors
-from indexer.models import Chunk
+from indexer.kernel.models import Chunk
 
 
 class FileEntry(BaseModel):

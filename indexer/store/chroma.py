@@ -15,9 +15,9 @@ from typing import Any
 
 from indexer.chunking import chunk_id
 from indexer.embedding.base import Vectors
-from indexer.errors import EmbeddingMismatchError, IndexNotReadyError
-from indexer.models import Chunk
-from indexer.settings import Settings
+from indexer.kernel.errors import EmbeddingMismatchError, IndexNotReadyError
+from indexer.kernel.models import Chunk
+from indexer.kernel.settings import Settings
 from indexer.store.base import Manifest
 from indexer.store.chroma_client import (
     MANIFEST_ID,

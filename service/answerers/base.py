@@ -9,31 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from indexer.models import Passage
-
-NOT_FOUND_MESSAGE = "The documents don't say."
-# What the LLM is told to reply, verbatim, when the passages do not hold the answer.
-REFUSAL_TOKEN = "NOT_IN_DOCUMENTS"  # noqa: S105 - a reply word, not a secret
-
-
-class DraftQuote(BaseModel):
-    """A span the answerer itself quoted: offsets are relative to passage `n`'s chunk text."""
-
-    model_config = ConfigDict(frozen=True)
-
-    n: int = Field(ge=1)
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
-
-
-class Draft(BaseModel):
-    text: str = Field(description="answer text with [n] markers after each claim")
-    answerable: bool
-    quotes: list[DraftQuote] = Field(
-        default_factory=list, description="exact spans used, when the answerer knows them"
-    )
+from indexer.kernel.models import Draft, Passage
 
 
 @runtime_checkable

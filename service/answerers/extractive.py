@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.embedding.base import Embedder, Vectors
-from indexer.models import Passage
-from service.answerers.base import NOT_FOUND_MESSAGE, Draft, DraftQuote, word_deltas
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Draft, DraftQuote, Passage
+from service.answerers.base import word_deltas
 from service.answerers.question import QuestionInfo, analyze
 from service.citations import neutralize_markers
 from service.lexical import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from indexer.embedding.base import Embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.answerers.base import Answerer
 from service.answerers.extractive import ExtractiveAnswerer
 

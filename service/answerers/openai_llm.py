@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, cast
 import httpx
 import openai
 
-from indexer.errors import CitelineError, ConfigError, LLMError, LLMTimeoutError
-from indexer.models import Passage
-from indexer.settings import Settings
-from service.answerers.base import REFUSAL_TOKEN, Draft
+from indexer.kernel.errors import CitelineError, ConfigError, LLMError, LLMTimeoutError
+from indexer.kernel.models import REFUSAL_TOKEN, Draft, Passage
+from indexer.kernel.settings import Settings
 from service.answerers.prompts import build_messages
 
 if TYPE_CHECKING:

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from indexer.models import Passage
-from service.answerers.base import REFUSAL_TOKEN
+from indexer.kernel.models import REFUSAL_TOKEN, Passage
 
 SYSTEM = (
     "You answer questions strictly from numbered passages of a document collection. "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
 from service.deps import ensure_pipeline
 from service.schemas import HealthResponse, ReadyResponse
 

@@ -19,9 +19,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from indexer.errors import CitelineError
-from indexer.models import Answer
-from indexer.settings import Settings
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.models import Answer
+from indexer.kernel.settings import Settings
 from service.condense import Condenser, Turn, build_condenser
 from service.deps import SettingsDep, get_pipeline
 from service.events import ErrorEvent, FinalEvent, StreamEvent, TokenEvent
@@ -128,7 +128,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
             pipeline.ask, question, top_k=body.top_k, sources=body.sources
         )
     except CitelineError as exc:
-        return openai_error(exc.status_code, exc.message, "citeline_error", exc.code)
+        return openai_error(exc.status, exc.message, "citeline_error", exc.code)
     ext = citeline_extension(answer, question)
     message = {"role": "assistant", "content": answer.answer, "citations": ext["citations"]}
     return JSONResponse(

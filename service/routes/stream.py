@@ -24,8 +24,8 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import format_sse_event
 from starlette.requests import Request
 
-from indexer.errors import CitelineError
-from indexer.settings import Settings
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import Settings
 from service.events import DoneEvent, ErrorEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
 from service.schemas import PassageOut
 

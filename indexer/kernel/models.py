@@ -1,4 +1,4 @@
-"""Typed data that crosses module boundaries: chunks, retrieved passages, citations, answers."""
+"""Typed data that crosses module boundaries: chunks, passages, drafts, citations, answers."""
 
 from __future__ import annotations
 
@@ -31,6 +31,32 @@ class Passage(BaseModel):
     n: int = Field(ge=1)
     chunk: Chunk
     score: float
+
+
+# What a user reads when the passages do not hold the answer.
+NOT_FOUND_MESSAGE = "The documents don't say."
+# What the LLM is told to reply, verbatim, when the passages do not hold the answer.
+REFUSAL_TOKEN = "NOT_IN_DOCUMENTS"  # noqa: S105 - a reply word, not a secret
+
+
+class DraftQuote(BaseModel):
+    """A span the answerer itself quoted: offsets are relative to passage `n`'s chunk text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Draft(BaseModel):
+    """An answerer's output before citing: every `[n]` marker is still unchecked."""
+
+    text: str = Field(description="answer text with [n] markers after each claim")
+    answerable: bool
+    quotes: list[DraftQuote] = Field(
+        default_factory=list, description="exact spans used, when the answerer knows them"
+    )
 
 
 class Citation(BaseModel):

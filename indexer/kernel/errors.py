@@ -1,5 +1,8 @@
-"""Citeline's own exception tree. Lower layers raise these (`raise ... from exc`);
-the HTTP layer maps each to a status code in one handler; the CLI prints `message`."""
+"""Citeline's whole exception tree, in one place. Each error carries its HTTP `status` and `code`.
+
+Lower layers raise these (`raise ... from exc`); the HTTP layer maps each to its status in one
+handler (`service/http/errors.py`); the CLI prints `message` and `code`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from __future__ import annotations
 class CitelineError(Exception):
     """Base of every error Citeline raises on purpose."""
 
-    status_code: int = 500
+    status: int = 500
     code: str = "internal_error"
 
     def __init__(self, message: str) -> None:
@@ -15,13 +18,25 @@ class CitelineError(Exception):
         self.message = message
 
 
+# ---- configuration and requests ----
+
+
 class ConfigError(CitelineError):
     code = "config_error"
 
 
+class GoldFileError(ConfigError):
+    """A gold (or thresholds) file that cannot be used; `message` lists every problem found."""
+
+    code = "invalid_gold_file"
+
+
 class InvalidRequestError(CitelineError):
-    status_code = 422
+    status = 422
     code = "invalid_request"
+
+
+# ---- corpus, store and index ----
 
 
 class DocumentError(CitelineError):
@@ -33,7 +48,7 @@ class DocumentError(CitelineError):
 class StoreError(CitelineError):
     """The vector store failed (embedded or server)."""
 
-    status_code = 503
+    status = 503
     code = "store_unavailable"
 
 
@@ -46,29 +61,50 @@ class IndexNotReadyError(StoreError):
 class EmbeddingMismatchError(CitelineError):
     """The collection was built with another embedding model or dimension."""
 
-    status_code = 409
+    status = 409
     code = "embedding_mismatch"
 
 
 class IndexLockedError(CitelineError):
     """Another indexer run holds the lock on this collection."""
 
-    status_code = 409
+    status = 409
     code = "index_locked"
 
 
+# ---- models: embeddings and the LLM ----
+
+
 class EmbeddingError(CitelineError):
-    status_code = 502
+    status = 502
     code = "embedding_failed"
 
 
 class LLMError(CitelineError):
     """The LLM server failed or answered something unusable."""
 
-    status_code = 502
+    status = 502
     code = "llm_error"
 
 
 class LLMTimeoutError(LLMError):
-    status_code = 504
+    status = 504
     code = "llm_timeout"
+
+
+# ---- access control ----
+
+
+class UnauthorizedError(CitelineError):
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(CitelineError):
+    status = 403
+    code = "forbidden"
+
+
+class WidgetTokenError(CitelineError):
+    status = 401
+    code = "invalid_widget_token"
