@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from benchmarks.load import Server
-from service.security import generate_key, hash_key
+from service.security.api_keys import generate_key, hash_key
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -37,7 +37,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("service.app:create_app", factory=True, host=host or settings.host,
+    uvicorn.run("service.http.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, reload=reload)  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def ask(
 ) -> None:
     """Answer one question in-process, with its citations."""
     from service import pipeline as pipeline_module
-    from service.schemas import AskResponse
+    from service.http.schemas import AskResponse
 
     settings = get_settings()
     try:

@@ -17,8 +17,9 @@ from indexer.kernel.errors import IndexNotReadyError, InvalidRequestError, LLMEr
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore
-from service.answerers.base import Answerer
-from service.citations import Citer
+from service.answering.base import Answerer
+from service.citing.citer import Citer
+from service.citing.stream_filter import filter_markers
 from service.events import (
     DoneEvent,
     ErrorEvent,
@@ -27,8 +28,7 @@ from service.events import (
     StreamEvent,
     TokenEvent,
 )
-from service.retrieval import DenseRetriever, Retriever
-from service.stream_filter import filter_markers
+from service.retrieval.dense import DenseRetriever, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     """The real parts: configured embedder, the Chroma store, the configured answerer."""
     from indexer.embedding.factory import build_embedder
     from indexer.store.chroma import open_chunk_store
-    from service.answerers.factory import build_answerers
+    from service.answering.factory import build_answerers
 
     embedder = build_embedder(settings)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
@@ -215,7 +215,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
 def build_retriever(settings: Settings, embedder: Embedder, store: ChunkStore) -> Retriever:
     if settings.retrieval == "dense":
         return DenseRetriever(embedder, store)
-    from service.hybrid import Bm25Provider, HybridRetriever
+    from service.retrieval.hybrid import Bm25Provider, HybridRetriever
 
     return HybridRetriever(
         embedder,

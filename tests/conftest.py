@@ -148,8 +148,8 @@ def seed_store(seed_embedder: Any) -> Any:
 
 
 class Bm25SeedRetriever:
-    """A `service.retrieval.Retriever` over the real BM25 index: hashed fake vectors rank poorly,
-    and answerer tests need the passages a real retriever would return."""
+    """A `service.retrieval.dense.Retriever` over the real BM25 index: hashed fake vectors rank
+    poorly, and answerer tests need the passages a real retriever would return."""
 
     def __init__(self, chunks: list[Any]) -> None:
         from indexer.bm25 import BM25Index
@@ -158,7 +158,7 @@ class Bm25SeedRetriever:
         self._index = BM25Index.build(chunks, version="seed")
 
     def retrieve(self, question: str, top_k: int, sources: Any) -> Any:
-        from service.retrieval import Retrieval
+        from service.retrieval.dense import Retrieval
 
         hits = self._index.search(question, top_k, sources)
         return Retrieval([(self._by_id[i], score) for i, score in hits], {"embed": 0.0})
@@ -169,7 +169,7 @@ def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
     """The real pipeline and extractive answerer over seeds/ (fake embedder, in-memory store,
     BM25 retrieval)."""
     from indexer.kernel.settings import Settings
-    from service.answerers.extractive import ExtractiveAnswerer
+    from service.answering.extractive import ExtractiveAnswerer
     from service.pipeline import Pipeline
 
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=REPO_ROOT / "unused-data-dir")

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse
 from indexer.kernel.errors import CitelineError, InvalidRequestError, LLMError
 from indexer.kernel.models import Answer, Chunk, Citation, Passage
 from indexer.kernel.settings import Settings
-from service.answerers.base import word_deltas
-from service.cors import install_cors
+from service.answering.base import word_deltas
 from service.events import DoneEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
-from service.routes import openai_compat, widget
-from service.routes.stream import stream_answer
+from service.http.cors import install_cors
+from service.http.routes import openai_compat, widget
+from service.http.routes.stream import stream_answer
 
 
 def passage_for(path: Path, line: int, n: int = 1, text: str | None = None) -> Passage:

@@ -14,8 +14,8 @@ from indexer.embedding.base import FakeEmbedder
 from indexer.kernel.errors import IndexNotReadyError
 from indexer.kernel.models import Passage
 from indexer.kernel.settings import Settings
-from service.answerers.extractive import ExtractiveAnswerer
-from service.app import create_app
+from service.answering.extractive import ExtractiveAnswerer
+from service.http.app import create_app
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR, in_memory_store
 from tests.fake_openai import serve_in_thread

@@ -16,8 +16,8 @@ from indexer.kernel.settings import Settings
 from indexer.loading import Document, document_text
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
-from service.answerers.extractive import ExtractiveAnswerer
-from service.citations import MARKER, Citer, neutralize_markers, parse_markers
+from service.answering.extractive import ExtractiveAnswerer
+from service.citing.citer import MARKER, Citer, neutralize_markers, parse_markers
 from service.pipeline import Pipeline
 
 FUZZ = settings(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer
-from service.answerers.extractive import ExtractiveAnswerer
+from service.answering.extractive import ExtractiveAnswerer
 from service.events import FinalEvent, TokenEvent
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR

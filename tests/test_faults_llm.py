@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from indexer.kernel.settings import Settings
-from service.answerers.factory import build_answerers
-from service.app import create_app
+from service.answering.factory import build_answerers
+from service.http.app import create_app
 from service.pipeline import Pipeline
 from tests.browser import serve
 from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port

@@ -21,10 +21,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from indexer.kernel.settings import Settings
-from service.answerers.extractive import ExtractiveAnswerer
-from service.app import create_app
+from service.answering.extractive import ExtractiveAnswerer
+from service.http.app import create_app
 from service.pipeline import Pipeline
-from service.security import generate_key, hash_key
+from service.security.api_keys import generate_key, hash_key
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
 

@@ -8,8 +8,8 @@ import pytest
 
 from indexer.kernel.models import Chunk
 from indexer.store.chroma import open_chunk_store
-from service.hybrid import Bm25Provider, HybridRetriever, collapse_near_duplicates
-from service.retrieval import DenseRetriever
+from service.retrieval.dense import DenseRetriever
+from service.retrieval.hybrid import Bm25Provider, HybridRetriever, collapse_near_duplicates
 
 pytestmark = pytest.mark.slow
 

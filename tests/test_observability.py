@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from service.observability import (
+from service.observability.metrics import (
     InstrumentedPipeline,
     Metrics,
     ObservabilityMiddleware,
@@ -158,7 +158,7 @@ def test_an_instrumented_pipeline_reports_embed_retrieve_and_generate(
     seed_embedder: Any, seed_store: Any
 ) -> None:
     from indexer.kernel.settings import Settings
-    from service.answerers.extractive import ExtractiveAnswerer
+    from service.answering.extractive import ExtractiveAnswerer
     from service.pipeline import Pipeline
 
     inner = Pipeline(Settings(), seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder))
@@ -204,8 +204,8 @@ def test_real_app_logs_json_with_request_ids_and_serves_metrics(
     seed_embedder: Any, seed_store: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from indexer.kernel.settings import Settings
-    from service.answerers.extractive import ExtractiveAnswerer
-    from service.app import create_app
+    from service.answering.extractive import ExtractiveAnswerer
+    from service.http.app import create_app
     from service.pipeline import Pipeline
     from tests.browser import serve
 

@@ -10,11 +10,11 @@ import pytest
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Chunk, Passage
 from indexer.kernel.settings import Settings
-from service.answerers.extractive import ExtractiveAnswerer
-from service.answerers.openai_llm import PLACEHOLDER_KEY, OpenAIAnswerer
-from service.answerers.prompts import build_messages
-from service.app import create_app
+from service.answering.extractive import ExtractiveAnswerer
+from service.answering.openai_llm import PLACEHOLDER_KEY, OpenAIAnswerer
+from service.answering.prompts import build_messages
 from service.events import FinalEvent, TokenEvent
+from service.http.app import create_app
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR, free_port
 from tests.fake_openai import FakeOpenAI, fake_openai, serve_in_thread

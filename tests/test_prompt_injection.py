@@ -20,11 +20,11 @@ import pytest
 
 from indexer.embedding.base import FakeEmbedder
 from indexer.kernel.settings import Settings
-from service.answerers.factory import build_answerers
-from service.answerers.prompts import SYSTEM
-from service.app import create_app
+from service.answering.factory import build_answerers
+from service.answering.prompts import SYSTEM
+from service.http.app import create_app
 from service.pipeline import Pipeline
-from service.security import generate_key, hash_key
+from service.security.api_keys import generate_key, hash_key
 from tests.browser import CHROMIUM, chromium, serve
 from tests.conftest import REPO_ROOT, in_memory_store, seed_paragraph_chunks
 from tests.fake_openai import FakeOpenAI, fake_openai

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from indexer.kernel.settings import Settings
-from service.routes.stream import wants_stream
+from service.http.routes.stream import wants_stream
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
 from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app
@@ -160,8 +160,8 @@ class SlowLLM:
 def test_disconnect_closes_the_llm_stream(seed_store: Any, seed_embedder: Any) -> None:
     """Real pipeline + OpenAI answerer against a slow LLM server over HTTP: leaving early must
     close the HTTP stream to the LLM (the server sees it end long before its last word)."""
-    from service.answerers.openai_llm import OpenAIAnswerer
-    from service.app import create_app
+    from service.answering.openai_llm import OpenAIAnswerer
+    from service.http.app import create_app
     from service.pipeline import Pipeline
     from tests.conftest import Bm25SeedRetriever
 

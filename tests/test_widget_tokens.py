@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from indexer.kernel.settings import Settings
-from service.cors import install_cors
-from service.routes.widget import router as widget_router
-from service.widget_tokens import (
+from service.http.cors import install_cors
+from service.http.routes.widget import router as widget_router
+from service.security.widget_tokens import (
     WidgetTokenError,
     is_widget_token,
     mint_widget_token,

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     )
     widget_token_ttl_s: int = Field(default=300, ge=10, le=3600)
 
-    # Hardening: API keys (stored as sha256 hashes, see service/security.py), limits, logs
+    # Hardening: API keys (stored as sha256 hashes, see service/security/auth.py), limits, logs
     api_key_hashes: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list, description="sha256:<hex> of each accepted API key (a,b)"
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from service.deps import PipelineDep, SettingsDep
-from service.routes.stream import stream_answer, wants_stream
-from service.schemas import (
+from service.http.deps import PipelineDep, SettingsDep
+from service.http.routes.stream import stream_answer, wants_stream
+from service.http.schemas import (
     AskRequest,
     AskResponse,
     ErrorResponse,

@@ -1,4 +1,4 @@
-"""Request size limits, and the one JSON error shape every middleware refusal uses.
+"""Request size limits, enforced before any route runs.
 
 The body limit is enforced before any route runs: a declared `Content-Length` over the limit is
 refused without reading a byte; a chunked body is read up to the limit and refused as soon as it
@@ -7,29 +7,10 @@ passes it. The bounded body is then replayed to the app, so routes never see a p
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-async def send_json_error(
-    send: Send,
-    status: int,
-    code: str,
-    message: str,
-    extra_headers: Sequence[tuple[bytes, bytes]] = (),
-) -> None:
-    """`{"error": {"code", "message"}}`, the same shape as the app's exception handler."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *extra_headers,
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+from service.http.errors import send_json_error
 
 
 class BodyLimitMiddleware:

@@ -96,7 +96,7 @@ def verify_widget_token(
 
 
 def widget_verifier(settings: Settings) -> Callable[[str, str], str | None]:
-    """For `service.security.AuthPolicy.widget_verifier`: (token, origin) -> origin | None."""
+    """For `service.security.auth.AuthPolicy.widget_verifier`: (token, origin) -> origin | None."""
 
     def verify(token: str, origin: str) -> str | None:
         try:

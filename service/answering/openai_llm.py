@@ -18,7 +18,7 @@ import openai
 from indexer.kernel.errors import CitelineError, ConfigError, LLMError, LLMTimeoutError
 from indexer.kernel.models import REFUSAL_TOKEN, Draft, Passage
 from indexer.kernel.settings import Settings
-from service.answerers.prompts import build_messages
+from service.answering.prompts import build_messages
 
 if TYPE_CHECKING:
     from llama_index.llms.openai_like import OpenAILike

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from indexer.kernel.errors import CitelineError
-from service.deps import ensure_pipeline
-from service.schemas import HealthResponse, ReadyResponse
+from service.http.deps import ensure_pipeline
+from service.http.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["health"])
 

@@ -19,7 +19,7 @@ from indexer.embedding.base import Embedder
 from indexer.kernel.errors import CitelineError, StoreError
 from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
-from service.retrieval import DenseRetriever, Retrieval
+from service.retrieval.dense import DenseRetriever, Retrieval
 
 _WORD = re.compile(r"\w+")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.lexical import words
+from indexer.text.lexical import words
 
 # A boundary: terminal punctuation, optional closing quotes/brackets, whitespace, then something
 # that can open a sentence (capital, digit, opening quote/bracket). CJK terminators need no space.

@@ -1,6 +1,6 @@
 """The `Answerer` protocol: turn a question and numbered passages into a draft with `[n]` markers.
 
-A draft is not yet an answer: `service.citations` checks every marker against the passages and
+A draft is not yet an answer: `service.citing.citer` checks every marker against the passages and
 the source text before anything reaches a user.
 """
 

@@ -1,21 +1,11 @@
-"""API keys: how they are made, stored (hashed only) and checked (constant time), and the guard.
+"""Who may call what: the auth policy (API keys, widget tokens, open paths) and its middleware.
 
-Why plain SHA-256 and not scrypt/argon2: our keys are 256-bit random tokens (`generate_key`), not
-passwords, so a leaked hash cannot be brute-forced whatever the hash speed; a slow KDF would only
-let any anonymous client burn ~50 ms of our 2 CPUs per guess. A pepper would add nothing for the
-same reason. `hash_key` refuses short keys so a human-chosen password never becomes a key.
-
-Make a key:  `python -m service.security new`   (prints the key once, and the hash to configure)
-Hash a key:  `python -m service.security hash`  (reads the key from stdin, not from argv/history)
-Configure:   `CITELINE_AUTH_ENABLED=1 CITELINE_API_KEY_HASHES=sha256:<hex>[,sha256:<hex>...]`
+Keys are checked by `api_keys.KeyRing` (hashed, constant time); widget tokens by
+`widget_tokens.widget_verifier`. The middleware answers 401/403 with the one JSON error body.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,22 +14,13 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.kernel.errors import (
-    CitelineError,
-    ConfigError,
-    ForbiddenError,
-    UnauthorizedError,
-    WidgetTokenError,
-)
+from indexer.kernel.errors import CitelineError, ConfigError, ForbiddenError, UnauthorizedError
 from indexer.kernel.settings import Settings
-from service.cors import request_origin
-from service.limits import send_json_error
-from service.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from service.widget_tokens import is_widget_token, verify_widget_token
-
-KEY_PREFIX = "cl_"
-MIN_KEY_CHARS = 32
-_SCHEME = "sha256:"
+from service.http.cors import request_origin
+from service.http.errors import send_json_error
+from service.http.ratelimit import RateLimitMiddleware, TokenBucketLimiter
+from service.security.api_keys import KeyRing
+from service.security.widget_tokens import widget_verifier
 
 # (token, page origin) -> a subject such as the origin, or None when the token is not valid.
 WidgetVerifier = Callable[[str, str], str | None]
@@ -51,46 +32,6 @@ class Principal:
 
     kind: Literal["key", "widget", "anonymous"]
     id: str
-
-
-def generate_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_key(key: str) -> str:
-    if len(key) < MIN_KEY_CHARS:
-        raise ConfigError(f"API keys must be at least {MIN_KEY_CHARS} characters (use `new`)")
-    return _SCHEME + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _parse_hash(stored: str) -> bytes:
-    hex_part = stored.strip().removeprefix(_SCHEME)
-    try:
-        digest = bytes.fromhex(hex_part)
-    except ValueError as exc:
-        raise ConfigError(f"api_key_hashes: {stored[:12]!r}... is not sha256:<hex>") from exc
-    if len(digest) != 32:
-        raise ConfigError(f"api_key_hashes: {stored[:12]!r}... is not a sha256 digest")
-    return digest
-
-
-class KeyRing:
-    """The configured key hashes. `match` costs the same whichever entry (if any) matches."""
-
-    def __init__(self, hashes: Sequence[str]) -> None:
-        self._digests = [_parse_hash(h) for h in hashes if h.strip()]
-
-    def __len__(self) -> int:
-        return len(self._digests)
-
-    def match(self, key: str) -> str | None:
-        """A stable, non-secret id for the key (hash prefix), or None."""
-        presented = hashlib.sha256(key.encode("utf-8", "replace")).digest()
-        found: bytes | None = None
-        for digest in self._digests:  # no early exit: timing says nothing about which entry
-            if hmac.compare_digest(digest, presented):
-                found = digest
-        return None if found is None else "key:" + found.hex()[:12]
 
 
 def _credential(headers: Headers) -> str | None:
@@ -147,22 +88,13 @@ class AuthPolicy:
 def policy_from_settings(
     settings: Settings, open_paths: Sequence[str], widget_paths: Sequence[str]
 ) -> AuthPolicy:
-    """Keys from `api_key_hashes`; widget tokens (`service.widget_tokens`) on `widget_paths`."""
-
-    def verify(token: str, origin: str) -> str | None:
-        if not is_widget_token(token):
-            return None
-        try:
-            return verify_widget_token(token, origin, settings).origin
-        except WidgetTokenError:
-            return None
-
+    """Keys from `api_key_hashes`; widget tokens (`widget_tokens`) on `widget_paths`."""
     return AuthPolicy(
         enabled=settings.auth_enabled,
         keys=KeyRing(settings.api_key_hashes),
         open_paths=open_paths,
         widget_paths=widget_paths,
-        widget_verifier=verify,
+        widget_verifier=widget_verifier(settings),
         origin_of=lambda scope: request_origin(Request(scope)),
     )
 
@@ -202,32 +134,3 @@ def install_access_control(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     policy = policy_from_settings(settings, OPEN_PATHS, WIDGET_PATHS)
     app.add_middleware(AuthMiddleware, policy=policy)
-
-
-def get_principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller the middleware authenticated (anonymous when auth is off)."""
-    principal = getattr(request.state, "principal", None)
-    if isinstance(principal, Principal):
-        return principal
-    host = request.client.host if request.client else "unknown"
-    return Principal("anonymous", f"ip:{host}")
-
-
-def main(argv: Sequence[str]) -> int:
-    if argv[:1] == ["new"]:
-        key = generate_key()
-        print(f"key:  {key}\nhash: {hash_key(key)}")
-        return 0
-    if argv[:1] == ["hash"]:
-        try:
-            print(hash_key(sys.stdin.readline().strip()))
-        except ConfigError as exc:
-            print(exc.message, file=sys.stderr)
-            return 2
-        return 0
-    print("usage: python -m service.security new | hash  (key on stdin)", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from indexer.embedding.base import Embedder
 from indexer.kernel.settings import Settings
-from service.answerers.base import Answerer
-from service.answerers.extractive import ExtractiveAnswerer
+from service.answering.base import Answerer
+from service.answering.extractive import ExtractiveAnswerer
 
 
 def build_answerers(
@@ -17,7 +17,7 @@ def build_answerers(
     del embedder
     extractive = ExtractiveAnswerer(None, min_coverage=settings.min_evidence)
     if settings.resolved_answerer == "openai":
-        from service.answerers.openai_llm import OpenAIAnswerer
+        from service.answering.openai_llm import OpenAIAnswerer
 
         fallback = extractive if settings.llm_fallback_extractive else None
         return OpenAIAnswerer(settings), fallback

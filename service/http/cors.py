@@ -8,14 +8,13 @@ CORSMiddleware. Requests without an `Origin` header (curl, SDKs, same-origin GET
 
 from __future__ import annotations
 
-import json
-
 from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from indexer.kernel.settings import Settings
+from service.http.errors import send_json_error
 
 
 def own_origin(scope: Scope) -> str:
@@ -55,17 +54,8 @@ class OriginGuard:
 
     @staticmethod
     async def _refuse(origin: str, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "origin_not_allowed",
-                    "message": f"origin {origin!r} is not allowed (settings.cors_origins)",
-                }
-            }
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 403, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        message = f"origin {origin!r} is not allowed (settings.cors_origins)"
+        await send_json_error(send, 403, "origin_not_allowed", message)
 
 
 def install_cors(app: FastAPI, settings: Settings) -> None:

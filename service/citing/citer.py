@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Draft, Passage
-from service.lexical import content_terms
-from service.sentences import Span, split_sentences
-from service.verify import SourceVerifier
+from indexer.text.lexical import content_terms
+from indexer.text.sentences import Span, split_sentences
+from service.citing.verify import SourceVerifier
 
 # Not right after a digit or "[": removing an invalid inner marker from "[9[9]]" must not leave a
 # new one ("[9" + "]"), and "16[1]" is too ambiguous to cite.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from indexer.kernel.settings import Settings
-from service.lexical import STOPWORDS
+from indexer.text.lexical import STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class LLMCondenser:
 
     def _openai(self) -> Any:
         if self._client is None:
-            from service.answerers.openai_llm import openai_client
+            from service.answering.openai_llm import openai_client
 
             self._client = openai_client(self._settings, max_retries=0)
         return self._client

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings
 from service.events import DoneEvent, ErrorEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
-from service.schemas import PassageOut
+from service.http.schemas import PassageOut
 
 log = logging.getLogger(__name__)
 

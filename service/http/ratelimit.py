@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.limits import send_json_error
+from service.http.errors import send_json_error
 
 
 @dataclass
@@ -66,7 +66,7 @@ class TokenBucketLimiter:
 
 def caller_id(scope: Scope) -> str:
     """The authenticated principal's id, else the client address."""
-    principal = scope.get("state", {}).get("principal")  # a service.security.Principal
+    principal = scope.get("state", {}).get("principal")  # a service.security.auth.Principal
     if principal is not None:
         return str(principal.id)
     client = scope.get("client") or ("unknown", 0)

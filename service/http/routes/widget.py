@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from service.cors import request_origin
-from service.deps import SettingsDep
-from service.widget_tokens import mint_widget_token
+from service.http.cors import request_origin
+from service.http.deps import SettingsDep
+from service.security.widget_tokens import mint_widget_token
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 router = APIRouter(tags=["widget"])
 

@@ -1,5 +1,8 @@
 """One JSON error shape for every failure: `{"error": {"code", "message"[, "details"]}}`.
 
+`error_body` is the one writer of that shape: the exception handlers return it as a response,
+pure ASGI middleware (auth, rate limit, body limit, origin guard) send it with `send_json_error`.
+
 `CitelineError` -> its own status; request validation (including malformed JSON) -> 422 with the
 pydantic details minus the offending input (it may be huge or secret); Starlette's HTTP errors
 (404, 405, 413 from the body reader) keep their status; anything else -> 500 with no traceback.
@@ -7,26 +10,53 @@ pydantic details minus the offending input (it may be huge or secret); Starlette
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from indexer.kernel.errors import CitelineError
 
 log = logging.getLogger(__name__)
 
 
-def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-) -> JSONResponse:
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
-    return JSONResponse({"error": error}, status_code=status)
+    return {"error": error}
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status)
+
+
+async def send_json_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """The error body straight from pure ASGI middleware, before any route (or handler) runs."""
+    body = json.dumps(error_body(code, message)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra_headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _details(exc: RequestValidationError) -> list[dict[str, Any]]:

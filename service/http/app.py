@@ -1,4 +1,4 @@
-"""The FastAPI app factory. `uvicorn --factory service.app:create_app` or `citeline serve`.
+"""The FastAPI app factory. `uvicorn --factory service.http.app:create_app` or `citeline serve`.
 
 The pipeline is built in the lifespan when the index is there; otherwise the app still starts,
 `/readyz` says why it is not ready and `/v1/ask` answers 503 until an index appears.
@@ -17,14 +17,14 @@ from threadpoolctl import threadpool_limits
 from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings, get_settings
 from indexer.runtime import configure_offline
-from service.cors import install_cors
-from service.deps import ensure_pipeline
-from service.errors import install_error_handlers
-from service.limits import BodyLimitMiddleware
-from service.observability import install_observability
+from service.http.cors import install_cors
+from service.http.deps import ensure_pipeline
+from service.http.errors import install_error_handlers
+from service.http.limits import BodyLimitMiddleware
+from service.http.routes import ask, health, openai_compat, widget
+from service.observability.metrics import install_observability
 from service.pipeline import Pipeline, build_pipeline
-from service.routes import ask, health, openai_compat, widget
-from service.security import install_access_control
+from service.security.auth import install_access_control
 
 log = logging.getLogger(__name__)
 

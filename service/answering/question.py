@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from service.lexical import STOPWORDS, Token, is_content, stem, tokenize, words
+from indexer.text.lexical import STOPWORDS, Token, is_content, stem, tokenize, words
 
 Kind = Literal["count", "amount", "money", "when", "who", "other"]
 

@@ -1,9 +1,9 @@
 """`POST /v1/chat/completions` and `GET /v1/models` in the OpenAI wire format.
 
 The official `openai` client works unchanged. `model` picks the collection; the conversation is
-condensed into one standalone question (service/condense.py) before retrieval. Citations ride in
-the content as `[n]` markers and, machine-readable, in `message.citations` plus a `citeline`
-extension object (on the response, and on the last stream chunk). See docs/openai-endpoint.md.
+condensed into one standalone question (service/answering/condense.py) before retrieval.
+Citations ride in the content as `[n]` markers and, machine-readable, in `message.citations`
+plus a `citeline` extension object (on the response, and on the last stream chunk). See docs/openai-endpoint.md.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from indexer.kernel.errors import CitelineError
 from indexer.kernel.models import Answer
 from indexer.kernel.settings import Settings
-from service.condense import Condenser, Turn, build_condenser
-from service.deps import SettingsDep, get_pipeline
+from service.answering.condense import Condenser, Turn, build_condenser
 from service.events import ErrorEvent, FinalEvent, StreamEvent, TokenEvent
-from service.routes.stream import (
+from service.http.deps import SettingsDep, get_pipeline
+from service.http.routes.stream import (
     HEARTBEAT,
     PING,
     SSE_HEADERS,

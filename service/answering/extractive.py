@@ -19,10 +19,7 @@ import numpy as np
 
 from indexer.embedding.base import Embedder, Vectors
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Draft, DraftQuote, Passage
-from service.answerers.base import word_deltas
-from service.answerers.question import QuestionInfo, analyze
-from service.citations import neutralize_markers
-from service.lexical import (
+from indexer.text.lexical import (
     Token,
     content_terms,
     has_date,
@@ -31,7 +28,10 @@ from service.lexical import (
     is_quantity,
     tokenize,
 )
-from service.sentences import Span, split_sentences
+from indexer.text.sentences import Span, split_sentences
+from service.answering.base import word_deltas
+from service.answering.question import QuestionInfo, analyze
+from service.citing.citer import neutralize_markers
 
 _WINDOW_BEFORE, _WINDOW_AFTER = 4, 3  # "16 R&D centers", "robes ... 32": number near the focus
 
