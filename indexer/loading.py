@@ -2,7 +2,8 @@
 
 Text is the file decoded as UTF-8 (a BOM dropped, as `service/citing/verify.py` reads it) with
 universal newlines (`\\r\\n` and `\\r` become `\\n`, a form both citation verifiers accept).
-Anything that cannot be read cleanly is reported in `skipped` and left out; a bad file never stops the run.
+Anything that cannot be read cleanly is reported in `skipped` and left out;
+a bad file never stops the run.
 
 HTML keeps offsets too: every piece of markup (tags, comments, `<script>`/`<style>` bodies, ...) is
 replaced by as many spaces, newlines kept, so `text` has the file's length and line numbers, and

@@ -3,7 +3,8 @@
 The official `openai` client works unchanged. `model` picks the collection; the conversation is
 condensed into one standalone question (service/answering/condense.py) before retrieval.
 Citations ride in the content as `[n]` markers and, machine-readable, in `message.citations`
-plus a `citeline` extension object (on the response, and on the last stream chunk). See docs/openai-endpoint.md.
+plus a `citeline` extension object (on the response, and on the last stream chunk).
+See docs/openai-endpoint.md.
 """
 
 from __future__ import annotations
