@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from indexer import sync
 from indexer.embedding.base import FakeEmbedder
 from indexer.kernel.errors import IndexNotReadyError
 from indexer.kernel.models import Passage
@@ -188,7 +189,6 @@ def test_unexpected_error_is_500_without_details(seed_pipeline: Pipeline) -> Non
 
 def test_real_index_end_to_end(tmp_path: Path) -> None:
     """Index seeds/ with the real indexer into a real embedded Chroma, then ask over HTTP."""
-    sync = pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
     from indexer.embedding.factory import build_embedder
 
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path / "data", embedder="fake")

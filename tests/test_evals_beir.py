@@ -98,8 +98,6 @@ def test_write_corpus_names_are_safe_and_unique(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_beir_end_to_end_with_fake_embedder(tmp_path: Path) -> None:
-    pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
-    pytest.importorskip("service.pipeline", reason="service.pipeline not written yet")
     from evals.beir import run_beir
     from indexer.kernel.settings import Settings
 

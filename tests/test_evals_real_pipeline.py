@@ -18,9 +18,6 @@ from indexer.embedding.factory import build_embedder
 from indexer.kernel.settings import Settings
 from tests.conftest import SEEDS_DIR
 
-pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
-pytest.importorskip("service.pipeline", reason="service.pipeline not written yet")
-
 
 def _indexed(corpus: Path, data: Path, embedder: str) -> Settings:
     from indexer.sync import sync_corpus

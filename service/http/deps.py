@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from indexer.kernel.errors import CitelineError, IndexNotReadyError
+from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings, get_settings
 from service.pipeline import Pipeline
 
@@ -35,9 +35,6 @@ def ensure_pipeline(app: FastAPI, build: Callable[[Settings], Pipeline]) -> Pipe
             except CitelineError as exc:
                 app.state.pipeline_error = exc.message
                 raise
-            except ImportError as exc:  # a component not installed yet: not ready, not a crash
-                app.state.pipeline_error = f"the index backend is unavailable ({exc})"
-                raise IndexNotReadyError(app.state.pipeline_error) from exc
             app.state.pipeline, app.state.pipeline_error = pipeline, None
             log.info("pipeline ready: %s", pipeline.answerer.name)
     return pipeline
