@@ -65,7 +65,7 @@ class LLMJudge:
 
     def _get_client(self) -> OpenAI:
         if self._client is None:
-            from service.answering.openai_llm import openai_client
+            from service.answering.llm_client import openai_client
 
             self._client = openai_client(self._settings, max_retries=1)
         return self._client

@@ -17,7 +17,8 @@ from indexer.loading import Document, document_text
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
 from service.answering.extractive import ExtractiveAnswerer
-from service.citing.citer import MARKER, Citer, neutralize_markers, parse_markers
+from service.citing.citer import Citer
+from service.citing.markers import MARKER, neutralize_markers, parse_markers
 from service.pipeline import Pipeline
 
 FUZZ = settings(

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Chunk, Draft, DraftQuote, Passage
 from indexer.text.sentences import split_sentences
 from service.answering.base import word_deltas
-from service.citing.citer import Citer, neutralize_markers, parse_markers
+from service.citing.citer import Citer
+from service.citing.markers import neutralize_markers, parse_markers
 from service.citing.stream_filter import MarkerFilter
 from tests.conftest import SEEDS_DIR, seed_paragraph_chunks
 

@@ -11,7 +11,8 @@ import pytest
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Chunk, Passage
 from indexer.kernel.settings import Settings
 from service.answering.extractive import ExtractiveAnswerer
-from service.answering.openai_llm import PLACEHOLDER_KEY, OpenAIAnswerer
+from service.answering.llm_client import PLACEHOLDER_KEY
+from service.answering.openai_llm import OpenAIAnswerer
 from service.answering.prompts import build_messages
 from service.events import FinalEvent, TokenEvent
 from service.http.app import create_app
@@ -125,7 +126,7 @@ def test_document_text_cannot_close_the_fence() -> None:
     chunk = Chunk(id="x", source="evil.txt", title='a"b', text=evil, char_start=0,
                   char_end=len(evil), line_start=1, line_end=1, chunk_index=0,
                   content_hash="0", doc_hash="0")  # fmt: skip
-    user = build_messages("q?", [Passage(n=1, chunk=chunk, score=1.0)])[1].content
+    user = build_messages("q?", [Passage(n=1, chunk=chunk, score=1.0)])[1]["content"]
     assert isinstance(user, str)
     assert user.count("</passage>") == 1 and user.count("</passages>") == 1
     assert user.count("<question>") == 1 and user.count(REFUSAL_TOKEN) == 1  # only the instruction

@@ -109,7 +109,7 @@ class LLMCondenser:
 
     def _openai(self) -> Any:
         if self._client is None:
-            from service.answering.openai_llm import openai_client
+            from service.answering.llm_client import openai_client
 
             self._client = openai_client(self._settings, max_retries=0)
         return self._client

@@ -31,7 +31,7 @@ from indexer.text.lexical import (
 from indexer.text.sentences import Span, split_sentences
 from service.answering.base import word_deltas
 from service.answering.question import QuestionInfo, analyze
-from service.citing.citer import neutralize_markers
+from service.citing.markers import neutralize_markers
 
 _WINDOW_BEFORE, _WINDOW_AFTER = 4, 3  # "16 R&D centers", "robes ... 32": number near the focus
 

@@ -1,9 +1,7 @@
 """Answers from any OpenAI-compatible chat server (OpenAI, vLLM, llama.cpp, Ollama...).
 
-Goes through llama-index's `OpenAILike`, which accepts any model name (plain `OpenAI` rejects
-unknown ones). llama-index's global `Settings.llm` is never touched. Failures map to Citeline's
-errors: unreachable or garbage -> `LLMError` (502), too slow -> `LLMTimeoutError` (504). Messages
-never include the key or the server URL.
+Talks through the plain `openai` client from `llm_client` (any model name is accepted); failures
+map to Citeline's errors there. Messages never include the key or the server URL.
 """
 
 from __future__ import annotations
@@ -12,46 +10,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
-import httpx
-import openai
-
-from indexer.kernel.errors import CitelineError, ConfigError, LLMError, LLMTimeoutError
+from indexer.kernel.errors import ConfigError, LLMError
 from indexer.kernel.models import REFUSAL_TOKEN, Draft, Passage
 from indexer.kernel.settings import Settings
+from service.answering.llm_client import map_llm_error, openai_client
 from service.answering.prompts import build_messages
 
 if TYPE_CHECKING:
-    from llama_index.llms.openai_like import OpenAILike
-
-# Local servers ignore the key but the OpenAI client insists on one.
-PLACEHOLDER_KEY = "sk-no-key-required"
-
-
-def openai_client(settings: Settings, *, max_retries: int) -> openai.OpenAI:
-    """A plain `openai` client for the configured LLM server (condenser, eval judge)."""
-    key = settings.llm_api_key
-    return openai.OpenAI(
-        base_url=settings.llm_base_url,
-        api_key=key.get_secret_value() if key else PLACEHOLDER_KEY,
-        timeout=settings.llm_timeout_s,
-        max_retries=max_retries,
-    )
-
-
-def map_llm_error(exc: Exception) -> CitelineError:
-    if isinstance(exc, CitelineError):
-        return exc
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
-        return LLMTimeoutError("the LLM server did not answer in time")
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        return LLMError("cannot reach the LLM server")
-    if isinstance(exc, openai.APIStatusError):
-        return LLMError(f"the LLM server answered HTTP {exc.status_code}")
-    return LLMError(f"the LLM server sent an unusable response ({type(exc).__name__})")
-
-
-if TYPE_CHECKING:
+    import openai
     from openai.types.chat import ChatCompletionMessageParam
+
+# Answers are extracted facts, not prose: no sampling, so the same passages give the same answer.
+LLM_TEMPERATURE = 0.0
 
 
 class OpenAIAnswerer:
@@ -59,39 +29,37 @@ class OpenAIAnswerer:
         if settings.llm_base_url is None and settings.llm_api_key is None:
             raise ConfigError("answering with OpenAI needs CITELINE_LLM_API_KEY or OPENAI_API_KEY")
         self._settings = settings
-        self._llm: OpenAILike | None = None
+        self._openai: openai.OpenAI | None = None
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
         return f"openai:{self._settings.llm_model}"
 
-    def _client(self) -> OpenAILike:
-        """Built on first use: importing and configuring the client costs nothing until needed."""
+    def _client(self) -> openai.OpenAI:
+        """Built on first use: no connections in constructors."""
         with self._lock:
-            if self._llm is None:
-                from llama_index.llms.openai_like import OpenAILike
-
-                s = self._settings
-                key = s.llm_api_key.get_secret_value() if s.llm_api_key else PLACEHOLDER_KEY
-                self._llm = OpenAILike(
-                    model=s.llm_model,
-                    api_base=s.llm_base_url,
-                    api_key=key,
-                    is_chat_model=True,
-                    is_function_calling_model=False,
-                    timeout=s.llm_timeout_s,
-                    max_retries=s.llm_max_retries,
-                    temperature=s.llm_temperature,
-                    max_tokens=s.llm_max_tokens,
+            if self._openai is None:
+                self._openai = openai_client(
+                    self._settings, max_retries=self._settings.llm_max_retries
                 )
-            return self._llm
+            return self._openai
+
+    def _messages(
+        self, question: str, passages: Sequence[Passage]
+    ) -> list[ChatCompletionMessageParam]:
+        return cast("list[ChatCompletionMessageParam]", build_messages(question, passages))
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
-        messages = build_messages(question, passages)
+        s = self._settings
         try:
-            response = self._client().chat(messages)
-            text = response.message.content
+            response = self._client().chat.completions.create(
+                model=s.llm_model,
+                messages=self._messages(question, passages),
+                temperature=LLM_TEMPERATURE,
+                max_tokens=s.llm_max_tokens,
+            )
+            text = response.choices[0].message.content
         except Exception as exc:  # the client raises many types; all mean "no usable answer"
             raise map_llm_error(exc) from exc
         if not isinstance(text, str) or not text.strip():
@@ -99,21 +67,16 @@ class OpenAIAnswerer:
         return Draft(text=text.strip(), answerable=not text.strip().startswith(REFUSAL_TOKEN))
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        """Streams through the `openai` client llama-index holds, inside `with`: closing this
-        generator (a client went away) closes the HTTP response, so the server stops generating.
-        llama-index's own `stream_chat` keeps the response in a reference cycle until a GC."""
+        """Streams inside `with`: closing this generator (a client went away) closes the HTTP
+        response, so the server stops generating."""
         s = self._settings
-        llm = self._client()
-        wire = [
-            {"role": m.role.value, "content": m.content} for m in build_messages(question, passages)
-        ]
         produced = False
         try:
-            response = llm._get_client().chat.completions.create(
+            response = self._client().chat.completions.create(
                 model=s.llm_model,
-                messages=cast("list[ChatCompletionMessageParam]", wire),
+                messages=self._messages(question, passages),
                 stream=True,
-                temperature=s.llm_temperature,
+                temperature=LLM_TEMPERATURE,
                 max_tokens=s.llm_max_tokens,
             )
             with response:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
-
 from indexer.kernel.models import REFUSAL_TOKEN, Passage
 
 SYSTEM = (
@@ -49,10 +47,11 @@ def render_passages(passages: Sequence[Passage]) -> str:
     return f"<passages>\n{body}\n</passages>"
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
+def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+    """The chat messages in the OpenAI wire format: the system rules, then passages + question."""
     question_block = f"<question>\n{fence(question)}\n</question>"
     user = f"{render_passages(passages)}\n\n{question_block}\n\n{INSTRUCTIONS}"
     return [
-        ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM),
-        ChatMessage(role=MessageRole.USER, content=user),
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": user},
     ]

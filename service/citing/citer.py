@@ -22,12 +22,9 @@ from pathlib import Path
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Draft, Passage
 from indexer.text.lexical import content_terms
 from indexer.text.sentences import Span, split_sentences
+from service.citing.markers import MARKER, neutralize_markers, parse_markers
 from service.citing.verify import SourceVerifier
 
-# Not right after a digit or "[": removing an invalid inner marker from "[9[9]]" must not leave a
-# new one ("[9" + "]"), and "16[1]" is too ambiguous to cite.
-MARKER = re.compile(r"(?<![\[\d])\[\s*(\d{1,4}(?:\s*[-–,]\s*\d{1,4})*)\s*\]")
-MAX_RANGE = 20
 TAG = re.compile(r"<[^<>]{0,2000}>")
 # A generated claim must share at least this share of its content words with the sentence it
 # cites: one shared word let an LLM obeying an injected passage cite it for anything.
@@ -35,37 +32,10 @@ MIN_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
-class Marker:
-    start: int
-    end: int
-    numbers: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class CitedAnswer:
     answer: str
     answerable: bool
     citations: list[Citation]
-
-
-def _expand(body: str) -> tuple[int, ...]:
-    out: list[int] = []
-    for part in re.split(r"\s*,\s*", body.strip()):
-        bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part)]
-        if len(bounds) == 1:
-            out.append(bounds[0])
-        elif len(bounds) == 2 and 0 <= bounds[1] - bounds[0] < MAX_RANGE:
-            out.extend(range(bounds[0], bounds[1] + 1))
-    return tuple(dict.fromkeys(out))
-
-
-def parse_markers(text: str) -> list[Marker]:
-    return [Marker(m.start(), m.end(), _expand(m.group(1))) for m in MARKER.finditer(text)]
-
-
-def neutralize_markers(text: str) -> str:
-    """Source text shown in an answer must not read as a marker: `[3]` becomes `(3)`."""
-    return MARKER.sub(lambda m: f"({m.group(1)})", text)
 
 
 def _norm(text: str) -> str:

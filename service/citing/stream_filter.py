@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from service.citing.citer import MARKER, parse_markers
+from service.citing.markers import MARKER, parse_markers
 
 _MARKER_PREFIX = re.compile(r"\[[\d\s,\-–]*")
 _MAX_HOLD = 200  # a "[" that long ago opened prose, not a marker
