@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from indexer.kernel.models import Chunk
 from indexer.loading import Document
 
+# tiktoken encoding that chunk sizes are counted in (bundled with llama-index: no download).
+TIKTOKEN_ENCODING = "cl100k_base"
+
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter
 

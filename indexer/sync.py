@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from indexer.bm25 import BM25Index
-from indexer.chunking import Chunker, chunk_id
+from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
 from indexer.kernel.errors import EmbeddingMismatchError
 from indexer.kernel.models import Chunk
@@ -140,7 +140,7 @@ def _chunk(
     chunker = Chunker(
         settings.chunk_tokens,
         settings.chunk_overlap,
-        settings.tiktoken_encoding,
+        TIKTOKEN_ENCODING,
         embedder.count_tokens,
         embedder.max_tokens,
     )

@@ -221,8 +221,4 @@ def build_retriever(settings: Settings, embedder: Embedder, store: ChunkStore) -
         embedder,
         store,
         Bm25Provider(store, settings.bm25_dir),
-        candidates=settings.retrieval_candidates,
-        rrf_k=settings.rrf_k,
-        bm25_weight=settings.bm25_weight,
-        dense_weight=settings.dense_weight,
     )

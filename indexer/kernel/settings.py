@@ -1,4 +1,8 @@
-"""The one typed settings object. Everything configurable is read here, from `CITELINE_*` env vars.
+"""The one typed settings object. Everything a user configures is read here, from `CITELINE_*`.
+
+Only what a user sets lives here, grouped by room; tuning constants (fusion weights, lock TTL,
+temperatures...) are named constants beside the code that uses them. The README's settings
+table lists every field with its default (tests/test_docs.py checks it).
 
 Read it through `get_settings()`; tests override with `override_settings(...)` or by building
 `Settings(...)` directly and passing it down. `os.getenv` appears nowhere else.
@@ -27,7 +31,7 @@ def _split_csv(value: Any) -> Any:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITELINE_", extra="ignore", populate_by_name=True)
 
-    # Corpus and store
+    # ---- store: where the index lives ----
     corpus_dir: Path = Path("seeds")
     data_dir: Path = Path(".citeline")
     collection: str = "citeline"
@@ -36,12 +40,15 @@ class Settings(BaseSettings):
     )
     chroma_timeout_s: float = 10.0
 
-    # Chunking (tokens counted with tiktoken; chunks are also checked against the embedder window)
+    # ---- index: chunking (tiktoken tokens, checked against the embedder window), files, lock ----
     chunk_tokens: int = Field(default=200, ge=32, le=2048)
     chunk_overlap: int = Field(default=40, ge=0, le=512)
-    tiktoken_encoding: str = "cl100k_base"
+    max_file_bytes: int = Field(default=20_000_000, ge=1, description="larger files are skipped")
+    index_lock_wait_s: float = Field(
+        default=0.0, ge=0, description="how long `citeline index` waits for another run's lock"
+    )
 
-    # Embeddings
+    # ---- embedding ----
     embedder: EmbedderName = "minilm"
     embed_base_url: str | None = None
     embed_model: str = "text-embedding-3-small"
@@ -52,13 +59,13 @@ class Settings(BaseSettings):
         default=None, ge=1, description="OpenAI embedder dimension; unset = probe the server"
     )
     threads: int = Field(default=2, ge=1, description="CPU threads for the embedded model")
-    serve_threads: int = Field(default=1, ge=1, description="BLAS threads per request (serve)")
 
-    # Retrieval
+    # ---- retrieval: hybrid = BM25 + dense fused by reciprocal rank (docs/retrieval.md) ----
+    retrieval: Literal["hybrid", "dense"] = "hybrid"
     top_k: int = Field(default=5, ge=1, le=50)
     max_top_k: int = Field(default=20, ge=1, le=100)
 
-    # Answering
+    # ---- answering: the extractive answerer, or an OpenAI-compatible LLM ----
     answerer: AnswererName = "auto"
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
@@ -67,59 +74,32 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 512
-    llm_temperature: float = 0.0
+    llm_max_retries: int = Field(default=1, ge=0, le=5)  # OpenAI client level; 0 = fail fast
     llm_fallback_extractive: bool = False
 
-    # HTTP service
+    # ---- server: HTTP, request limits, streaming, browsers, logs ----
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64_000, ge=1024)
-
-    # Streaming, OpenAI-compatible endpoint and chat widget
     sse_heartbeat_s: float = Field(default=5.0, gt=0, description="`: ping` interval for SSE")
     cors_origins: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list,
         description="browser origins allowed to call the API (a,b); empty = same origin",
     )
-    openai_model_alias: str = Field(
-        default="citeline", description="model id that selects the default collection"
-    )
+    log_level: str = "INFO"
+
+    # ---- security: API keys (sha256 hashes, service/security/api_keys.py), widget, rate limit ----
     auth_enabled: bool = False
+    api_key_hashes: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list, description="sha256:<hex> of each accepted API key (a,b)"
+    )
     widget_token_secret: SecretStr | None = Field(
         default=None, description="HMAC key for widget tokens; unset = random per process"
     )
     widget_token_ttl_s: int = Field(default=300, ge=10, le=3600)
-
-    # Hardening: API keys (stored as sha256 hashes, see service/security/auth.py), limits, logs
-    api_key_hashes: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
-        default_factory=list, description="sha256:<hex> of each accepted API key (a,b)"
-    )
     rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
     rate_limit_burst: int = Field(default=20, ge=1)
-    log_level: str = "INFO"
-
-    # Indexer: file size cap, and the per-collection lock that stops two runs at once
-    max_file_bytes: int = Field(default=20_000_000, ge=1, description="larger files are skipped")
-    index_lock_wait_s: float = Field(
-        default=0.0, ge=0, description="how long `citeline index` waits for another run's lock"
-    )
-    index_lock_ttl_s: float = Field(
-        default=600.0, gt=0, description="server mode: a crashed run's lock expires after this"
-    )
-
-    # Answering over an LLM: retries per request (OpenAI client level; 0 = fail fast)
-    llm_max_retries: int = Field(default=1, ge=0, le=5)
-
-    # Retrieval: hybrid = BM25 + dense fused by reciprocal rank (docs/retrieval.md has the numbers)
-    retrieval: Literal["hybrid", "dense"] = "hybrid"
-    retrieval_candidates: int = Field(default=30, ge=1, le=500, description="per retriever")
-    rrf_k: int = Field(default=60, ge=1)
-    bm25_weight: float = Field(default=1.0, ge=0)
-    dense_weight: float = Field(default=1.0, ge=0)
-    min_evidence: float = Field(
-        default=0.5, ge=0, le=1, description="extractive: share of question terms a sentence needs"
-    )
 
     @property
     def bm25_dir(self) -> Path:

@@ -36,6 +36,10 @@ from service.citing.markers import neutralize_markers
 _WINDOW_BEFORE, _WINDOW_AFTER = 4, 3  # "16 R&D centers", "robes ... 32": number near the focus
 
 
+# The share of the question's content terms a sentence needs to count as evidence.
+MIN_COVERAGE = 0.5
+
+
 @dataclass(frozen=True)
 class _Candidate:
     passage: Passage
@@ -82,7 +86,7 @@ class ExtractiveAnswerer:
         embedder: Embedder | None = None,
         *,
         max_sentences: int = 3,
-        min_coverage: float = 0.5,
+        min_coverage: float = MIN_COVERAGE,
         cache_size: int = 4096,
     ) -> None:
         self._embedder = embedder

@@ -15,7 +15,7 @@ def build_answerers(
     # Sentence embeddings are supported but off: on the 84 gold questions they changed no answer
     # and cost ~480 ms per question with MiniLM on 2 cores (p50 ask 950 ms vs 120 ms without).
     del embedder
-    extractive = ExtractiveAnswerer(None, min_coverage=settings.min_evidence)
+    extractive = ExtractiveAnswerer(None)
     if settings.resolved_answerer == "openai":
         from service.answering.openai_llm import OpenAIAnswerer
 

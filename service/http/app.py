@@ -28,6 +28,9 @@ from service.security.auth import install_access_control
 
 log = logging.getLogger(__name__)
 
+# BLAS threads per request while serving (the indexer and the CLI use `settings.threads`).
+SERVE_BLAS_THREADS = 1
+
 
 def _startup(app: FastAPI) -> None:
     try:
@@ -48,7 +51,7 @@ def create_app(
     configure_offline(settings.threads)
     # One BLAS thread per request: concurrency comes from parallel requests; two BLAS threads
     # per request on 2 cores spin against each other (query embedding 22 ms -> 43 ms under load).
-    threadpool_limits(limits=settings.serve_threads, user_api="blas")
+    threadpool_limits(limits=SERVE_BLAS_THREADS, user_api="blas")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -77,6 +77,14 @@ def collapse_near_duplicates(
     return [(chunk, score) for chunk, score, _ in kept]
 
 
+# Tuning (docs/retrieval.md has the numbers they were measured with): each retriever's depth,
+# the reciprocal-rank-fusion constant, and each ranking's weight in the fusion.
+CANDIDATES = 30
+RRF_K = 60
+BM25_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
+
+
 class HybridRetriever:
     """Dense + BM25, fused with weighted reciprocal rank fusion."""
 
@@ -86,10 +94,10 @@ class HybridRetriever:
         store: ChunkStore,
         bm25: Bm25Provider,
         *,
-        candidates: int = 30,
-        rrf_k: int = 60,
-        bm25_weight: float = 1.0,
-        dense_weight: float = 1.0,
+        candidates: int = CANDIDATES,
+        rrf_k: int = RRF_K,
+        bm25_weight: float = BM25_WEIGHT,
+        dense_weight: float = DENSE_WEIGHT,
     ) -> None:
         self._dense = DenseRetriever(embedder, store)
         self._store = store

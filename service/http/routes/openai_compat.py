@@ -36,6 +36,9 @@ from service.http.routes.stream import (
 
 router = APIRouter(tags=["openai"])
 
+# The model id that always selects the served collection, whatever it is called.
+MODEL_ALIAS = "citeline"
+
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -66,7 +69,7 @@ def openai_error(status: int, message: str, type_: str, code: str) -> JSONRespon
 
 def model_ids(settings: Settings) -> list[str]:
     # The service answers over one collection; the alias lets clients hard-code a stable id.
-    return list(dict.fromkeys([settings.openai_model_alias, settings.collection]))
+    return list(dict.fromkeys([MODEL_ALIAS, settings.collection]))
 
 
 def condenser_of(request: Request, settings: Settings) -> Condenser:
