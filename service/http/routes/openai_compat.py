@@ -33,6 +33,7 @@ from service.http.routes.stream import (
     error_payload,
     relay,
 )
+from service.observability.metrics import record_timings
 
 router = APIRouter(tags=["openai"])
 
@@ -133,6 +134,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         )
     except CitelineError as exc:
         return openai_error(exc.status, exc.message, "citeline_error", exc.code)
+    record_timings(request, answer.timings_ms)
     ext = citeline_extension(answer, question)
     message = {"role": "assistant", "content": answer.answer, "citations": ext["citations"]}
     return JSONResponse(

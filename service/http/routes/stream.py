@@ -28,6 +28,7 @@ from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings
 from service.events import DoneEvent, ErrorEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
 from service.http.schemas import PassageOut
+from service.observability.metrics import record_timings
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ async def relay(
                 return
             if isinstance(item, _Failure):
                 raise item.exc
+            if isinstance(item, FinalEvent):
+                record_timings(request, item.timings_ms)
             yield item
             if await request.is_disconnected():
                 log.info("client disconnected; stopping the answer stream")
