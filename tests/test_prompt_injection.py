@@ -20,6 +20,7 @@ import pytest
 
 from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.settings import Settings
+from service.answering import openai_llm
 from service.answering.factory import build_answerers
 from service.answering.prompts import SYSTEM
 from service.http.app import create_app
@@ -93,11 +94,12 @@ def llm() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def llm_base(store_and_embedder: tuple[Any, HashingEmbedder], llm: FakeOpenAI) -> Iterator[str]:
-    settings = _settings(answerer="openai", llm_base_url=llm.base_url, llm_max_retries=0)
-    with serve(
-        create_app(settings, _pipeline(settings, store_and_embedder)), ready_path="/healthz"
-    ) as base:
-        yield base
+    settings = _settings(answerer="openai", llm_base_url=llm.base_url)
+    app = create_app(settings, _pipeline(settings, store_and_embedder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openai_llm, "LLM_MAX_RETRIES", 0)
+        with serve(app, ready_path="/healthz") as base:
+            yield base
 
 
 def _no_secrets(text: str) -> None:

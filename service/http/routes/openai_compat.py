@@ -182,7 +182,7 @@ def _stream(
     async def frames() -> AsyncIterator[bytes]:
         yield _chunk(cid, model, {"role": "assistant", "content": ""})
         try:
-            async for event in relay(request, lambda: events, settings.sse_heartbeat_s):
+            async for event in relay(request, lambda: events):
                 if event is HEARTBEAT:
                     yield PING  # an SSE comment: OpenAI clients skip it
                 elif isinstance(event, TokenEvent):

@@ -48,7 +48,7 @@ def demo_page() -> FileResponse:
 def widget_token(
     request: Request, response: Response, settings: SettingsDep
 ) -> WidgetTokenResponse:
-    """A token bound to the calling page's origin, valid `widget_token_ttl_s` seconds.
+    """A token bound to the calling page's origin, valid `WIDGET_TOKEN_TTL_S` seconds.
 
     Disallowed origins never get here (OriginGuard answers 403). With auth off there is nothing to
     protect, so no token is minted and the widget sends none.
