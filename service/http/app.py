@@ -66,7 +66,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pipeline = pipeline
-    app.state.pipeline_error = None
     app.state.build_pipeline = builder
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
