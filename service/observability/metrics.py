@@ -87,8 +87,9 @@ def record_timings(conn: HTTPConnection, timings_ms: Mapping[str, float]) -> Non
 
 
 def install_observability(app: FastAPI, settings: Any) -> Metrics:
-    """JSON logs, `/metrics`, stage timings, and the request-id middleware (added outermost:
-    call this after every other middleware, so even a refused request gets an id and a count)."""
+    """JSON logs, `/metrics` (stage timings arrive through `record_timings`), and the request-id
+    middleware (added outermost: call this after every other middleware, so even a refused request
+    gets an id and a count)."""
     configure_logging(settings.log_level)
     metrics = Metrics(index_stats=lambda: _index_stats(app))
     app.state.metrics = metrics
