@@ -20,7 +20,7 @@ configure_offline(threads=2)
 from evals.beir import run_beir  # noqa: E402
 from evals.metrics import phrase_in  # noqa: E402
 from evals.schema import load_gold  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
+from indexer.kernel.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "bench"

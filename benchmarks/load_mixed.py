@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from benchmarks.load import Server
-from service.security import generate_key, hash_key
+from service.security.api_keys import generate_key, hash_key
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def run_indexer(env: dict[str, str], corpus: Path) -> tuple[int, str]:
 def inspect(env: dict[str, str]) -> dict[str, Any]:
     """A fresh process reads the store: live chunk ids, duplicates, orphans."""
     code = (
-        "import json; from indexer.settings import Settings; "
+        "import json; from indexer.kernel.settings import Settings; "
         "from indexer.store.chroma import ChromaChunkStore; s = ChromaChunkStore(Settings()); "
         "ids = [c.id for c in s.iter_chunks()]; "
         "print(json.dumps({'ids': ids, 'count': s.count(), 'raw': s.raw_count()}))"
@@ -148,7 +148,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CITELINE_DATA_DIR": str(work / "data"),
            "CITELINE_CORPUS_DIR": str(corpus), "CITELINE_EMBEDDER": args.embedder,
            "CITELINE_AUTH_ENABLED": "1", "CITELINE_API_KEY_HASHES": hash_key(key),
-           "CITELINE_RATE_LIMIT_PER_MINUTE": "100000", "CITELINE_RATE_LIMIT_BURST": "1000",
+           "CITELINE_RATE_LIMIT_PER_MINUTE": "100000",
            "CITELINE_INDEX_LOCK_WAIT_S": "120", "CITELINE_LOG_LEVEL": "WARNING"}  # fmt: skip
     assert run_indexer(env, corpus)[0] == 0
     syncs: list[dict[str, Any]] = []

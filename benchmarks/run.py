@@ -27,7 +27,7 @@ from benchmarks.baseline_llamaindex import index_with_llamaindex  # noqa: E402
 from benchmarks.corpus import replicated_corpus, synthetic_corpus  # noqa: E402
 from benchmarks.load import Server, load, rss_mb  # noqa: E402
 from indexer.embedding.factory import build_embedder  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
+from indexer.kernel.settings import Settings  # noqa: E402
 from indexer.sync import sync_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

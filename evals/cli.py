@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 the quality gate failed (with --gate), 2 an error (bad gold 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -23,9 +22,10 @@ from evals.results import EvalReport, load_report
 from evals.runner import Judge, run_eval
 from evals.schema import load_gold
 from evals.target import AskTarget, HttpTarget, build_pipeline_target
-from indexer.errors import CitelineError
+from indexer.cli import print_error
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import Settings, get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import Settings, get_settings
 
 EVALS_DIR = Path(__file__).resolve().parent
 
@@ -222,6 +222,6 @@ def eval_command(
     try:
         code = execute(opts)
     except CitelineError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print_error(exc.message)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)

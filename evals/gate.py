@@ -17,7 +17,7 @@ from evals.results import (
     GateRow,
     QuestionChange,
 )
-from evals.schema import GoldFileError
+from indexer.kernel.errors import GoldFileError
 
 
 class Thresholds(BaseModel):

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from evals.schema import GoldQuestion
 from evals.target import Observed
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError
+from indexer.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -65,7 +65,7 @@ class LLMJudge:
 
     def _get_client(self) -> OpenAI:
         if self._client is None:
-            from service.answerers.openai_llm import openai_client
+            from service.answering.llm_client import openai_client
 
             self._client = openai_client(self._settings, max_retries=1)
         return self._client

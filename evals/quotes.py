@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.models import Citation
+from indexer.kernel.models import Citation
 
 
 class CorpusFiles:

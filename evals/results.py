@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from evals.schema import GoldFileError
+from indexer.kernel.errors import GoldFileError
 
 # Higher is better for all but these (the gate checks them as maxima).
 LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms"})

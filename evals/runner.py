@@ -14,7 +14,7 @@ from evals.quotes import CorpusFiles, quote_problem
 from evals.results import EvalReport, QuestionResult
 from evals.schema import GoldQuestion, GoldSet
 from evals.target import AskTarget, Observed
-from indexer.errors import CitelineError, IndexNotReadyError
+from indexer.kernel.errors import CitelineError, IndexNotReadyError
 
 
 class Judge(Protocol):

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.metrics import normalize_text, phrase_in
-from indexer.errors import ConfigError
+from indexer.kernel.errors import GoldFileError
 
 QuestionType = Literal["fact", "list", "why_how", "comparison", "near_miss", "off_topic"]
 # `paraphrase`: worded unlike the articles; may not copy COPY_LIMIT consecutive evidence words.
@@ -25,12 +25,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’]?\s+|\n+")
 ANSWERABLE_TYPES = ("fact", "list", "why_how", "comparison")
 UNANSWERABLE_TYPES = ("near_miss", "off_topic")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-
-
-class GoldFileError(ConfigError):
-    """A gold (or thresholds) file that cannot be used; `message` lists every problem found."""
-
-    code = "invalid_gold_file"
 
 
 class GoldQuestion(BaseModel):

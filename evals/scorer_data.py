@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from evals.squad import SquadSet, index_squad, squad_settings
 from indexer.abbreviations import find_abbreviations, merge
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from service.answering.candidates import SentenceVectors
 from service.answering.evidence import FEATURES, featurize, prepare_question
 

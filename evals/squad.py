@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from evals.beir import doc_filename
 from evals.schema import GoldFileError
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 
 
 class SquadParagraph(BaseModel):

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from indexer.errors import CitelineError, ConfigError
-from indexer.models import Answer, Citation, Passage
-from indexer.settings import Settings
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.models import Answer, Citation, Passage
+from indexer.kernel.settings import Settings
 
 
 class RetrievedPassage(BaseModel):
@@ -76,11 +76,9 @@ class PipelineTarget:
 
 
 def build_pipeline_target(settings: Settings) -> PipelineTarget:
-    # Lazy: the pipeline is written by another component and pulls in the embedder and store.
-    try:
-        from service.pipeline import build_pipeline
-    except ImportError as exc:
-        raise ConfigError(f"the in-process pipeline is unavailable ({exc}); use --url") from exc
+    # Lazy: the pipeline pulls in the embedder and store, which `--url` runs never need.
+    from service.pipeline import build_pipeline
+
     return PipelineTarget(build_pipeline(settings))
 
 

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from evals.scorer_data import ScorerRows, build_rows
 from evals.squad import SquadSet, load_squad
 from indexer.runtime import configure_offline
-from indexer.settings import get_settings
+from indexer.kernel.settings import get_settings
 from service.answering.evidence import prepare_question
 from service.answering.scorer import MODEL_PATH, ScorerModel
 from service.answering.select import choose

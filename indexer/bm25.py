@@ -9,107 +9,14 @@ never per query.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-from indexer.models import Chunk
-
-# Keep "r&d", "6g", "2-meter" whole: the default bm25s pattern drops 1-char pieces like "r", "d".
-_TOKEN = re.compile(r"[0-9a-z]+(?:[&'’][0-9a-z]+)*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "such",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "about",
-        "than",
-        "also",
-        "more",
-        "most",
-        "not",
-        "no",
-        "any",
-        "all",
-        "each",
-        "other",
-        "some",
-    ]
-)
-
-
-def _stem(token: str) -> str:
-    """Tiny suffix folding so "centers"/"center" and "brands"/"brand" meet; numbers stay as-is."""
-    if token.isdigit() or len(token) <= 3:
-        return token
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("s", "")):
-        if token.endswith(suffix) and not token.endswith("ss"):
-            return token[: -len(suffix)] + repl
-    return token
-
-
-def tokenize(text: str) -> list[str]:
-    words = _TOKEN.findall(text.lower().replace("’", "'"))
-    return [_stem(w.removesuffix("'s")) for w in words if w not in _STOPWORDS]
+from indexer.kernel.models import Chunk
+from indexer.text.lexical import index_terms
 
 
 class BM25Index:
@@ -126,7 +33,7 @@ class BM25Index:
     def build(cls, chunks: Iterable[Chunk], version: str) -> BM25Index:
         ordered = sorted(chunks, key=lambda c: (c.source, c.chunk_index))
         model = bm25s.BM25()
-        corpus = [tokenize(f"{c.title}\n{c.text}") or [""] for c in ordered]
+        corpus = [index_terms(f"{c.title}\n{c.text}") or [""] for c in ordered]
         if corpus:
             model.index(corpus, show_progress=False)
         return cls(model, [c.id for c in ordered], [c.source for c in ordered], version)
@@ -135,7 +42,7 @@ class BM25Index:
         self, query: str, k: int, sources: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         """Top `k` chunk ids with BM25 score > 0, best first (ties keep index order)."""
-        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
+        tokens = [t for t in index_terms(query) if t in self._model.vocab_dict]
         if self._empty or not tokens:
             return []
         scores = np.asarray(self._model.get_scores(tokens), dtype=np.float64)

@@ -19,8 +19,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from indexer.kernel.models import Chunk
 from indexer.loading import Document
-from indexer.models import Chunk
+
+# tiktoken encoding that chunk sizes are counted in (bundled with llama-index: no download).
+TIKTOKEN_ENCODING = "cl100k_base"
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter

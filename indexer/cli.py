@@ -14,10 +14,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from indexer.embedding.factory import build_embedder
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import get_settings
 from indexer.sync import SyncReport, sync_corpus
+
+
+def print_error(message: str) -> None:
+    """The one CLI error line, on stderr: `error: <message>` (every `citeline` command uses it)."""
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]error:[/red] {escape(message)}", highlight=False
+    )
 
 
 def _summary(report: SyncReport, console: Console) -> None:
@@ -63,7 +70,7 @@ def index_command(
             progress=not (quiet or json_output),
         )
     except CitelineError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(exc.message)}")
+        print_error(exc.message)
         raise typer.Exit(1) from None
     if json_output:
         typer.echo(report.model_dump_json(indent=2))

@@ -1,8 +1,9 @@
 """Read a corpus folder into documents whose text keeps the file's character offsets.
 
-Text is the file decoded as UTF-8 (a BOM dropped, as `service/verify.py` reads it) with universal
-newlines (`\\r\\n` and `\\r` become `\\n`, a form both citation verifiers accept). Anything that
-cannot be read cleanly is reported in `skipped` and left out; a bad file never stops the run.
+Text is the file decoded as UTF-8 (a BOM dropped, as `service/citing/verify.py` reads it) with
+universal newlines (`\\r\\n` and `\\r` become `\\n`, a form both citation verifiers accept).
+Anything that cannot be read cleanly is reported in `skipped` and left out;
+a bad file never stops the run.
 
 HTML keeps offsets too: every piece of markup (tags, comments, `<script>`/`<style>` bodies, ...) is
 replaced by as many spaces, newlines kept, so `text` has the file's length and line numbers, and
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from indexer.errors import DocumentError
+from indexer.kernel.errors import DocumentError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})

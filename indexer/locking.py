@@ -8,7 +8,7 @@ Chroma server: indexers may run on different machines, so the lock is a lease re
 `<collection>__manifest` collection: `{owner, expires_at}`, renewed while the run makes progress.
 Limits: Chroma has no compare-and-set, so two runs starting within the same instant can both
 win (a read-back after writing narrows that window to a few milliseconds); a run killed without
-releasing keeps the collection locked until its lease expires (`index_lock_ttl_s`); expiry uses
+releasing keeps the collection locked until its lease expires (`LOCK_TTL_S`); expiry uses
 wall clocks, so machines with skewed clocks see it early or late.
 """
 
@@ -25,9 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
-from indexer.errors import IndexLockedError, StoreError
-from indexer.settings import Settings
+from indexer.kernel.errors import IndexLockedError, StoreError
+from indexer.kernel.settings import Settings
 from indexer.store.chroma_client import ChromaConnection
+
+# Server mode: a crashed run's lease expires after this; a live run renews it every third.
+LOCK_TTL_S = 600.0
 
 LEASE_ID = "lock"
 _POLL_S = 0.2
@@ -139,7 +142,7 @@ class LeaseLock:
 
 def lock_for(settings: Settings, conn: ChromaConnection) -> IndexLock:
     if settings.chroma_url:
-        return LeaseLock(conn, settings.index_lock_ttl_s, settings.index_lock_wait_s)
+        return LeaseLock(conn, LOCK_TTL_S, settings.index_lock_wait_s)
     path = settings.data_dir / f"{settings.collection}.lock"
     return FileLock(path, settings.index_lock_wait_s)
 

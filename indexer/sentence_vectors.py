@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from indexer.embedding.base import Embedder, Vectors
-from indexer.models import Chunk
+from indexer.kernel.models import Chunk
 from indexer.text.sentences import split_sentences
 
 VECTOR_DTYPE = np.float16

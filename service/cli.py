@@ -1,7 +1,8 @@
 """`citeline`: index, serve, ask, eval. Errors print one line on stderr and exit 1, no traceback.
 
-`index` and `eval` are other components' commands, registered when importable, so this CLI works
-as they land.
+The composition root: the one module that imports the indexer, the service and the evals
+together (tests/test_architecture.py enforces it). Every command is registered unconditionally:
+a broken import fails loudly here instead of hiding a command.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from indexer.errors import CitelineError
+from evals.cli import eval_command
+from indexer.cli import index_command, print_error
+from indexer.kernel.errors import CitelineError
+from indexer.kernel.settings import get_settings
 from indexer.runtime import configure_offline
-from indexer.settings import get_settings
 
 app = typer.Typer(help="Answers questions over a folder of documents, citing every claim.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
-err = Console(stderr=True)
 
 
 def fail(exc: CitelineError) -> typer.Exit:
-    err.print(f"[bold red]error[/]: {escape(exc.message)} ({exc.code})", highlight=False)
+    print_error(f"{exc.message} ({exc.code})")
     return typer.Exit(code=1)
 
 
@@ -37,7 +39,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("service.app:create_app", factory=True, host=host or settings.host,
+    uvicorn.run("service.http.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, reload=reload)  # fmt: skip
 
 
@@ -51,12 +53,12 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON body")] = False,
 ) -> None:
     """Answer one question in-process, with its citations."""
-    from service import pipeline as pipeline_module
-    from service.schemas import AskResponse
+    from service.http.schemas import AskResponse
+    from service.pipeline import build_pipeline
 
     settings = get_settings()
     try:
-        answer = pipeline_module.build_pipeline(settings).ask(question, top_k, source)
+        answer = build_pipeline(settings).ask(question, top_k, source)
     except CitelineError as exc:
         raise fail(exc) from None
     if as_json:
@@ -70,23 +72,8 @@ def ask(
     out.print(f"\n[dim]{answer.answerer}, {answer.timings_ms.get('total', 0):.0f} ms[/]")
 
 
-def _register_optional() -> None:
-    """Other components' commands, when they are installed."""
-    try:
-        from indexer.cli import index_command
-    except ImportError:
-        pass
-    else:
-        app.command("index", help="Index (or re-sync) a folder of documents.")(index_command)
-    try:
-        from evals.cli import eval_command
-    except ImportError:
-        pass
-    else:
-        app.command("eval", help="Evaluate answers against the gold questions.")(eval_command)
-
-
-_register_optional()
+app.command("index", help="Index (or re-sync) a folder of documents.")(index_command)
+app.command("eval", help="Evaluate answers against the gold questions.")(eval_command)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from indexer.models import Citation, Passage
+from indexer.kernel.models import Citation, Passage
 
 
 class PassagesEvent(BaseModel):

@@ -13,12 +13,13 @@ import time
 from collections.abc import Iterator, Sequence
 
 from indexer.embedding.base import Embedder
-from indexer.errors import IndexNotReadyError, InvalidRequestError, LLMError
-from indexer.models import Answer, Passage
-from indexer.settings import Settings
+from indexer.kernel.errors import IndexNotReadyError, InvalidRequestError, LLMError
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
+from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore
-from service.answerers.base import NOT_FOUND_MESSAGE, Answerer, Draft
-from service.citations import Citer
+from service.answering.base import Answerer
+from service.citing.citer import Citer
+from service.citing.stream_filter import filter_markers
 from service.events import (
     DoneEvent,
     ErrorEvent,
@@ -27,8 +28,7 @@ from service.events import (
     StreamEvent,
     TokenEvent,
 )
-from service.retrieval import DenseRetriever, Retriever
-from service.stream_filter import filter_markers
+from service.retrieval.dense import DenseRetriever, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
     """The real parts: configured embedder, the Chroma store, the configured answerer."""
     from indexer.embedding.factory import build_embedder
     from indexer.store.chroma import open_chunk_store
-    from service.answerers.factory import build_answerers
     from service.answering.abbreviations import ManifestAbbreviations
+    from service.answering.factory import build_answerers
 
     embedder = build_embedder(settings)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
@@ -216,14 +216,10 @@ def build_pipeline(settings: Settings) -> Pipeline:
 def build_retriever(settings: Settings, embedder: Embedder, store: ChunkStore) -> Retriever:
     if settings.retrieval == "dense":
         return DenseRetriever(embedder, store)
-    from service.hybrid import Bm25Provider, HybridRetriever
+    from service.retrieval.hybrid import Bm25Provider, HybridRetriever
 
     return HybridRetriever(
         embedder,
         store,
         Bm25Provider(store, settings.bm25_dir),
-        candidates=settings.retrieval_candidates,
-        rrf_k=settings.rrf_k,
-        bm25_weight=settings.bm25_weight,
-        dense_weight=settings.dense_weight,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 for _var in [v for v in os.environ if v.startswith("CITELINE_")] + ["OPENAI_API_KEY"]:
     os.environ.pop(_var, None)
 
+from indexer.kernel.settings import override_settings  # noqa: E402
 from indexer.runtime import configure_offline  # noqa: E402
-from indexer.settings import override_settings  # noqa: E402
 
 configure_offline(threads=2)
 
@@ -56,7 +57,7 @@ def minilm_embedder() -> MiniLMEmbedder:
     """The real numpy MiniLM, loaded once per session (~0.5 s)."""
     from indexer.embedding.minilm import MiniLMEmbedder
 
-    embedder = MiniLMEmbedder(threads=2, batch_size=8)
+    embedder = MiniLMEmbedder(batch_size=8)
     embedder.warm_up()
     return embedder
 
@@ -81,7 +82,7 @@ def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -
     """
     import hashlib
 
-    from indexer.models import Chunk
+    from indexer.kernel.models import Chunk
 
     chunks: list[Chunk] = []
     for path in sorted(corpus_dir.glob("*.txt")):
@@ -124,7 +125,8 @@ def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -
 
 def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
     """An `InMemoryChunkStore` over `chunks`, embedded with `embedder`, with a matching manifest."""
-    from indexer.store.base import FileEntry, InMemoryChunkStore, Manifest
+    from indexer.store.base import FileEntry, Manifest
+    from tests.fakes import InMemoryChunkStore
 
     files = {
         c.source: FileEntry(source=c.source, doc_hash=c.doc_hash, title=c.title,
@@ -137,9 +139,14 @@ def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def seed_embedder() -> Any:
-    from indexer.embedding.base import FakeEmbedder
+    """The real default model: the answerer's scorer was fitted on its similarities, so answer
+    behaviour is only meaningful with it (a hashing embedder would test a different scorer)."""
+    from indexer.embedding.factory import build_embedder
+    from indexer.kernel.settings import Settings
 
-    return FakeEmbedder(dim=1024)  # wide enough that hashed words rarely collide
+    embedder = build_embedder(Settings())
+    embedder.warm_up()
+    return embedder
 
 
 @pytest.fixture(scope="session")
@@ -148,8 +155,8 @@ def seed_store(seed_embedder: Any) -> Any:
 
 
 class Bm25SeedRetriever:
-    """A `service.retrieval.Retriever` over the real BM25 index: hashed fake vectors rank poorly,
-    and answerer tests need the passages a real retriever would return."""
+    """A `service.retrieval.dense.Retriever` over the real BM25 index: hashed fake vectors rank
+    poorly, and answerer tests need the passages a real retriever would return."""
 
     def __init__(self, chunks: list[Any]) -> None:
         from indexer.bm25 import BM25Index
@@ -158,7 +165,7 @@ class Bm25SeedRetriever:
         self._index = BM25Index.build(chunks, version="seed")
 
     def retrieve(self, question: str, top_k: int, sources: Any) -> Any:
-        from service.retrieval import Retrieval
+        from service.retrieval.dense import Retrieval
 
         hits = self._index.search(question, top_k, sources)
         return Retrieval([(self._by_id[i], score) for i, score in hits], {"embed": 0.0})
@@ -168,8 +175,8 @@ class Bm25SeedRetriever:
 def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
     """The real pipeline and extractive answerer over seeds/ (fake embedder, in-memory store,
     BM25 retrieval)."""
-    from indexer.settings import Settings
-    from service.answerers.extractive import ExtractiveAnswerer
+    from indexer.kernel.settings import Settings
+    from service.answering.extractive import ExtractiveAnswerer
     from service.pipeline import Pipeline
 
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=REPO_ROOT / "unused-data-dir")
@@ -179,17 +186,24 @@ def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
 
 
 # ---- indexer (loading, chunking, Chroma store, sync) ----
+def embedded_texts(chunks: Iterable[Any]) -> int:
+    """Texts a sync embeds for `chunks`: each chunk and each of its sentences (index time)."""
+    from indexer.sentence_vectors import sentence_spans
+
+    return sum(1 + len(sentence_spans(c.text)) for c in chunks)
+
+
 class CountingEmbedder:
-    """A `FakeEmbedder` that counts model work, to prove an unchanged sync does none.
+    """A `HashingEmbedder` that counts model work, to prove an unchanged sync does none.
 
     `fail_after` makes `embed_documents` raise once that many batches have been embedded
     (a crash in the middle of step 1).
     """
 
     def __init__(self, dim: int = 64, max_tokens: int = 512, fail_after: int | None = None):
-        from indexer.embedding.base import FakeEmbedder
+        from indexer.embedding.hashing import HashingEmbedder
 
-        self._inner = FakeEmbedder(dim=dim, max_tokens=max_tokens)
+        self._inner = HashingEmbedder(dim=dim, max_tokens=max_tokens)
         self.name, self.dim, self.max_tokens = self._inner.name, dim, max_tokens
         self.fail_after = fail_after
         self.warm_ups = self.token_counts = self.batches = self.texts = 0
@@ -259,7 +273,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -> Any:
     """seeds/ indexed with the real MiniLM into a real embedded Chroma; returns its Settings."""
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
     from indexer.sync import sync_corpus
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), corpus_dir=SEEDS_DIR)

@@ -16,14 +16,14 @@ from pathlib import Path
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from indexer.errors import CitelineError, InvalidRequestError, LLMError
-from indexer.models import Answer, Chunk, Citation, Passage
-from indexer.settings import Settings
-from service.answerers.base import word_deltas
-from service.cors import install_cors
+from indexer.kernel.errors import CitelineError, InvalidRequestError, LLMError
+from indexer.kernel.models import Answer, Chunk, Citation, Passage
+from indexer.kernel.settings import Settings
+from service.answering.base import word_deltas
 from service.events import DoneEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
-from service.routes import openai_compat, widget
-from service.routes.stream import stream_answer
+from service.http.cors import install_cors
+from service.http.routes import openai_compat, widget
+from service.http.routes.stream import stream_answer
 
 
 def passage_for(path: Path, line: int, n: int = 1, text: str | None = None) -> Passage:
@@ -127,7 +127,7 @@ def standin_app(settings: Settings, pipeline: ScriptedPipeline) -> FastAPI:
     @app.exception_handler(CitelineError)
     async def _citeline(_: Request, exc: CitelineError) -> JSONResponse:
         body = {"error": {"code": exc.code, "message": exc.message}}
-        return JSONResponse(body, status_code=exc.status_code)
+        return JSONResponse(body, status_code=exc.status)
 
     install_cors(app, settings)
     return app

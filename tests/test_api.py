@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.embedding.base import FakeEmbedder
-from indexer.errors import IndexNotReadyError
-from indexer.models import Passage
-from indexer.settings import Settings
-from service.answerers.extractive import ExtractiveAnswerer
-from service.app import create_app
+from indexer import sync
+from indexer.embedding.hashing import HashingEmbedder
+from indexer.kernel.errors import IndexNotReadyError
+from indexer.kernel.models import Passage
+from indexer.kernel.settings import Settings
+from service.answering.extractive import ExtractiveAnswerer
+from service.http.app import create_app
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR, in_memory_store
 from tests.fake_openai import serve_in_thread
@@ -137,10 +138,10 @@ def test_health_ready_and_docs(api: httpx.Client) -> None:
 
 
 def test_empty_index_is_not_ready_and_ask_is_503(tmp_path: Path) -> None:
-    embedder = FakeEmbedder()
+    embedder = HashingEmbedder()
     empty = in_memory_store([], embedder)
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path)
-    pipeline = Pipeline(settings, embedder, empty, ExtractiveAnswerer())
+    pipeline = Pipeline(settings, embedder, empty, ExtractiveAnswerer(embedder))
     with serve_in_thread(create_app(settings, pipeline)) as url:
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503 and ready.json()["ready"] is False
@@ -179,7 +180,8 @@ class _Exploding(ExtractiveAnswerer):
 
 def test_unexpected_error_is_500_without_details(seed_pipeline: Pipeline) -> None:
     pipeline = Pipeline(seed_pipeline.settings, seed_pipeline.embedder, seed_pipeline.store,
-                        _Exploding(), retriever=seed_pipeline.retriever)  # fmt: skip
+                        _Exploding(seed_pipeline.embedder),
+                        retriever=seed_pipeline.retriever)  # fmt: skip
     with serve_in_thread(create_app(seed_pipeline.settings, pipeline)) as url:
         resp = httpx.post(f"{url}/v1/ask", json={"question": QUESTION})
     assert _error(resp, 500)["code"] == "internal_error"
@@ -188,7 +190,6 @@ def test_unexpected_error_is_500_without_details(seed_pipeline: Pipeline) -> Non
 
 def test_real_index_end_to_end(tmp_path: Path) -> None:
     """Index seeds/ with the real indexer into a real embedded Chroma, then ask over HTTP."""
-    sync = pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
     from indexer.embedding.factory import build_embedder
 
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path / "data", embedder="fake")

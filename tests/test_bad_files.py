@@ -10,15 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.chunking import Chunker
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
+from indexer.kernel.models import Chunk, Draft, DraftQuote, Passage
+from indexer.kernel.settings import Settings
 from indexer.loading import Document, document_text
-from indexer.models import Chunk, Passage
-from indexer.settings import Settings
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
-from service.answerers.base import Draft, DraftQuote
-from service.answerers.extractive import ExtractiveAnswerer
-from service.citations import MARKER, Citer, neutralize_markers, parse_markers
+from service.answering.extractive import ExtractiveAnswerer
+from service.citing.citer import Citer
+from service.citing.markers import MARKER, neutralize_markers, parse_markers
 from service.pipeline import Pipeline
 
 FUZZ = settings(
@@ -116,7 +116,7 @@ _chunker: Chunker | None = None
 def _get_chunker() -> Chunker:
     global _chunker
     if _chunker is None:  # one per module: building the tiktoken splitter is the slow part
-        _chunker = Chunker(32, 8, "cl100k_base", FakeEmbedder().count_tokens, max_tokens=24)
+        _chunker = Chunker(32, 8, "cl100k_base", HashingEmbedder().count_tokens, max_tokens=24)
     return _chunker
 
 
@@ -195,7 +195,7 @@ def test_bad_files_are_skipped_with_a_reason_or_cleaned_never_a_crash(tmp_path: 
     corpus = tmp_path / "corpus"
     expected = _bad_corpus(corpus)
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus, max_file_bytes=100_000)
-    embedder = FakeEmbedder(dim=256)
+    embedder = HashingEmbedder(dim=256)
     report = sync_corpus(settings, corpus, embedder=embedder, progress=False)
     skipped = {s.source: s.reason for s in report.skipped}
     assert set(skipped) == {s for s, what in expected.items() if what == "skip"}

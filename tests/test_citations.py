@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.models import Chunk, Passage
-from service.answerers.base import NOT_FOUND_MESSAGE, Draft, DraftQuote, word_deltas
-from service.citations import Citer, neutralize_markers, parse_markers
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Chunk, Draft, DraftQuote, Passage
 from indexer.text.sentences import split_sentences
-from service.stream_filter import MarkerFilter
+from service.answering.base import word_deltas
+from service.citing.citer import Citer
+from service.citing.markers import neutralize_markers, parse_markers
+from service.citing.stream_filter import MarkerFilter
 from tests.conftest import SEEDS_DIR, seed_paragraph_chunks
 
 CHUNKS = seed_paragraph_chunks()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from indexer.settings import Settings, override_settings
+from indexer.kernel.settings import Settings, override_settings
 from service import cli
 from service import pipeline as pipeline_module
 from service.pipeline import Pipeline

@@ -17,7 +17,7 @@ import pytest
 from indexer.embedding import minilm
 from indexer.embedding.base import Embedder
 from indexer.embedding.minilm import MiniLMEmbedder, gelu
-from indexer.errors import ConfigError, EmbeddingError
+from indexer.kernel.errors import ConfigError, EmbeddingError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minilm_reference.json"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evals.beir import doc_filename, evaluate, load_beir, write_corpus
-from evals.schema import GoldFileError
+from indexer.kernel.errors import GoldFileError
 
 WORDS = [
     "zebra", "quartz", "violin", "glacier", "harbor", "lantern", "meadow", "nickel", "orchid",
@@ -98,10 +98,8 @@ def test_write_corpus_names_are_safe_and_unique(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_beir_end_to_end_with_fake_embedder(tmp_path: Path) -> None:
-    pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
-    pytest.importorskip("service.pipeline", reason="service.pipeline not written yet")
     from evals.beir import run_beir
-    from indexer.settings import Settings
+    from indexer.kernel.settings import Settings
 
     settings = Settings(embedder="fake", data_dir=tmp_path / "data", chunk_tokens=64,
                         chunk_overlap=0)  # fmt: skip

@@ -10,7 +10,7 @@ from rich.console import Console
 from evals.cli import EvalOptions, execute
 from evals.schema import load_gold
 from evals.target import PipelineTarget
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.test_evals_support import RandomPassagesPipeline
 

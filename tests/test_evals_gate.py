@@ -12,10 +12,10 @@ from evals.cli import EvalOptions, execute
 from evals.gate import Thresholds, check_gate, compare_baseline, load_thresholds
 from evals.results import EvalReport
 from evals.runner import run_eval, score_question
-from evals.schema import GoldFileError, GoldSet, load_gold, parse_gold
+from evals.schema import GoldSet, load_gold, parse_gold
 from evals.target import Observed, PipelineTarget
-from indexer.errors import IndexNotReadyError, LLMError
-from indexer.settings import Settings
+from indexer.kernel.errors import GoldFileError, IndexNotReadyError, LLMError
+from indexer.kernel.settings import Settings
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.test_evals_support import OraclePipeline, RandomPassagesPipeline, WrongFilesPipeline
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 
 from evals.schema import GoldSet, load_gold
 from evals.target import HttpTarget
-from indexer.errors import CitelineError
+from indexer.kernel.errors import CitelineError
 from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port
 from tests.test_evals_support import OraclePipeline, WrongFilesPipeline
 

@@ -15,11 +15,8 @@ from rich.console import Console
 from evals.cli import EvalOptions, execute
 from evals.target import build_pipeline_target
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.conftest import SEEDS_DIR
-
-pytest.importorskip("indexer.sync", reason="indexer.sync not written yet")
-pytest.importorskip("service.pipeline", reason="service.pipeline not written yet")
 
 
 def _indexed(corpus: Path, data: Path, embedder: str) -> Settings:

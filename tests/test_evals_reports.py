@@ -12,7 +12,7 @@ from rich.console import Console
 from evals.cli import EvalOptions, execute
 from evals.schema import parse_gold
 from evals.target import PipelineTarget
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.test_evals_support import OraclePipeline
 
 PLANTED = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'

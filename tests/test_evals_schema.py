@@ -9,8 +9,9 @@ import pytest
 
 from evals.metrics import phrase_in
 from evals.quotes import CorpusFiles, quote_problem
-from evals.schema import GoldFileError, load_gold, parse_gold
-from indexer.models import Citation
+from evals.schema import load_gold, parse_gold
+from indexer.kernel.errors import GoldFileError
+from indexer.kernel.models import Citation
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 
 GOLD = REPO_ROOT / "evals" / "gold.yaml"

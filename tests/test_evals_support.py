@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evals.metrics import phrase_in
 from evals.schema import GoldSet
-from indexer.models import Answer, Chunk, Citation, Passage
+from indexer.kernel.models import Answer, Chunk, Citation, Passage
 
 
 def _sha(text: str) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.models import Answer
-from service.answerers.base import NOT_FOUND_MESSAGE
-from service.answerers.extractive import ExtractiveAnswerer
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer
+from service.answering.extractive import ExtractiveAnswerer
 from service.events import FinalEvent, TokenEvent
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR
@@ -124,6 +123,6 @@ def test_stream_yields_the_same_answer_in_word_deltas(seed_pipeline: Pipeline) -
     assert final.citations == seed_pipeline.ask(q).citations
 
 
-def test_empty_passages_abstain() -> None:
-    draft = ExtractiveAnswerer().answer("How many R&D centers does Huawei have?", [])
+def test_empty_passages_abstain(seed_pipeline: Pipeline) -> None:
+    draft = ExtractiveAnswerer(seed_pipeline.embedder).answer("How many R&D centers does Huawei have?", [])
     assert not draft.answerable and draft.text == NOT_FOUND_MESSAGE

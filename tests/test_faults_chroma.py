@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
-from service.app import create_app
+from service.http.app import create_app
 from tests.browser import serve
 from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port
 

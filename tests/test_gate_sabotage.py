@@ -14,9 +14,9 @@ from rich.console import Console
 from evals.cli import EvalOptions, execute
 from evals.target import PipelineTarget
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
-from service.answerers.extractive import ExtractiveAnswerer
+from service.answering.extractive import ExtractiveAnswerer
 from service.pipeline import Pipeline, build_pipeline, build_retriever
 from tests.conftest import SEEDS_DIR
 

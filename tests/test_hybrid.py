@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from indexer.models import Chunk
+from indexer.kernel.models import Chunk
 from indexer.store.chroma import open_chunk_store
-from service.hybrid import Bm25Provider, HybridRetriever, collapse_near_duplicates
-from service.retrieval import DenseRetriever
+from service.retrieval.dense import DenseRetriever
+from service.retrieval.hybrid import Bm25Provider, HybridRetriever, collapse_near_duplicates
 
 pytestmark = pytest.mark.slow
 
@@ -73,12 +73,12 @@ def test_near_duplicates_collapse_to_the_best_one() -> None:
 
 def test_sync_saves_the_keyword_index_for_the_live_manifest(tmp_path: Any, corpus: Any) -> None:
     from indexer.bm25 import BM25Index
-    from indexer.embedding.base import FakeEmbedder
-    from indexer.settings import Settings
+    from indexer.embedding.hashing import HashingEmbedder
+    from indexer.kernel.settings import Settings
     from indexer.sync import sync_corpus
 
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
-    embedder = FakeEmbedder()
+    embedder = HashingEmbedder()
     sync_corpus(settings, corpus, embedder=embedder, progress=False)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
     first = store.manifest()

@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from indexer.cli import index_command
+from indexer.kernel.settings import Settings, override_settings
 from indexer.locking import FileLock
-from indexer.settings import Settings, override_settings
 from tests.conftest import REPO_ROOT
 
 app = typer.Typer(add_completion=False)

@@ -33,9 +33,10 @@ from pathlib import Path
 from indexer.runtime import configure_offline
 configure_offline(2)
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
+from indexer.chunking import TIKTOKEN_ENCODING
 
 settings = Settings(data_dir=sys.argv[1], embedder="fake", chunk_tokens=64, chunk_overlap=8,
                     embed_batch_size=4, index_lock_wait_s=float(os.environ.get("LOCK_WAIT", "0")))
@@ -87,7 +88,7 @@ mode = sys.argv[2]
 if mode == "loop":
     # Load what every step needs once, here, so that forked steps start warm.
     import chromadb, llama_index.vector_stores.chroma, tiktoken  # noqa: F401
-    tiktoken.get_encoding(settings.tiktoken_encoding)
+    tiktoken.get_encoding(TIKTOKEN_ENCODING)
     # argv: data "loop" corpus_a corpus_b plan-json scratch-dir
     a, b, plan, scratch = sys.argv[3], sys.argv[4], json.loads(sys.argv[5]), Path(sys.argv[6])
     out = str(scratch / "state.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import DocumentError
+from indexer.kernel.errors import DocumentError
 from indexer.loading import blank_markup, html_title, load_corpus, text_title
 
 HTML = """<!DOCTYPE html>

@@ -1,4 +1,7 @@
-"""Multi-turn: follow-ups become standalone questions before retrieval (service/condense.py)."""
+"""Multi-turn: follow-ups become standalone questions before retrieval.
+
+The condenser is `service/answering/condense.py`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,14 @@ from typing import Any
 import openai
 import pytest
 
-from indexer.settings import Settings
-from service.condense import HeuristicCondenser, LLMCondenser, Turn, build_condenser, names
+from indexer.kernel.settings import Settings
+from service.answering.condense import (
+    HeuristicCondenser,
+    LLMCondenser,
+    Turn,
+    build_condenser,
+    names,
+)
 from tests.conftest import SEEDS_DIR
 
 
@@ -99,7 +108,7 @@ def test_build_condenser_follows_the_answerer() -> None:
 @pytest.mark.slow
 def test_follow_up_through_the_endpoint_answers_28(seed_pipeline: Any) -> None:
     """Real pipeline (extractive answerer over seeds/) behind real uvicorn, official client."""
-    from service.app import create_app
+    from service.http.app import create_app
     from tests.browser import serve
 
     settings = Settings(corpus_dir=SEEDS_DIR)

@@ -8,14 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.models import Chunk, Passage
-from indexer.settings import Settings
-from service.answerers.base import NOT_FOUND_MESSAGE, REFUSAL_TOKEN
-from service.answerers.extractive import ExtractiveAnswerer
-from service.answerers.openai_llm import PLACEHOLDER_KEY, OpenAIAnswerer
-from service.answerers.prompts import build_messages
-from service.app import create_app
+from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Chunk, Passage
+from indexer.kernel.settings import Settings
+from service.answering import openai_llm
+from service.answering.extractive import ExtractiveAnswerer
+from service.answering.llm_client import PLACEHOLDER_KEY
+from service.answering.openai_llm import OpenAIAnswerer
+from service.answering.prompts import build_messages
 from service.events import FinalEvent, TokenEvent
+from service.http.app import create_app
 from service.pipeline import Pipeline
 from tests.conftest import SEEDS_DIR, free_port
 from tests.fake_openai import FakeOpenAI, fake_openai, serve_in_thread
@@ -41,6 +42,11 @@ def fake(server: FakeOpenAI) -> FakeOpenAI:
     return server
 
 
+@pytest.fixture(autouse=True)
+def _fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openai_llm, "LLM_MAX_RETRIES", 0)
+
+
 def llm_settings(base_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "corpus_dir": SEEDS_DIR,
@@ -48,7 +54,6 @@ def llm_settings(base_url: str, **extra: Any) -> Settings:
         "llm_base_url": base_url,
         "llm_model": "fake-model",
         "llm_timeout_s": 5.0,
-        "llm_max_retries": 0,
     }
     values.update(extra)
     return Settings(**values)
@@ -126,7 +131,7 @@ def test_document_text_cannot_close_the_fence() -> None:
     chunk = Chunk(id="x", source="evil.txt", title='a"b', text=evil, char_start=0,
                   char_end=len(evil), line_start=1, line_end=1, chunk_index=0,
                   content_hash="0", doc_hash="0")  # fmt: skip
-    user = build_messages("q?", [Passage(n=1, chunk=chunk, score=1.0)])[1].content
+    user = build_messages("q?", [Passage(n=1, chunk=chunk, score=1.0)])[1]["content"]
     assert isinstance(user, str)
     assert user.count("</passage>") == 1 and user.count("</passages>") == 1
     assert user.count("<question>") == 1 and user.count(REFUSAL_TOKEN) == 1  # only the instruction

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
 from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app

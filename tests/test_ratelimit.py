@@ -6,9 +6,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from indexer.settings import Settings
-from service.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from service.security import AuthMiddleware, generate_key, hash_key, policy_from_settings
+from indexer.kernel.settings import Settings
+from service.http.ratelimit import RateLimitMiddleware, TokenBucketLimiter
+from service.security.api_keys import generate_key, hash_key
+from service.security.auth import AuthMiddleware, policy_from_settings
 
 
 class FakeClock:

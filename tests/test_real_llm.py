@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from indexer.embedding.factory import build_embedder
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
 from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port
 

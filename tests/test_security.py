@@ -12,27 +12,27 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from indexer.errors import ConfigError
-from indexer.settings import Settings
-from service import security
-from service.app import create_app
-from service.limits import BodyLimitMiddleware
-from service.security import (
-    AuthMiddleware,
-    AuthPolicy,
-    KeyRing,
-    Principal,
-    generate_key,
-    get_principal,
-    hash_key,
-    policy_from_settings,
-)
-from service.widget_tokens import mint_widget_token
+from indexer.kernel.errors import ConfigError, UnauthorizedError
+from indexer.kernel.settings import Settings
+from service.http.app import create_app
+from service.http.limits import BodyLimitMiddleware
+from service.security import api_keys
+from service.security import auth as auth_module
+from service.security.api_keys import KeyRing, generate_key, hash_key
+from service.security.auth import AuthMiddleware, AuthPolicy, Principal, policy_from_settings
+from service.security.widget_tokens import mint_widget_token
 from tests.browser import serve
 
 KEY = generate_key()
 OTHER = generate_key()
 ORIGIN = "https://intranet.example"
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller the middleware authenticated."""
+    principal = request.state.principal
+    assert isinstance(principal, Principal)
+    return principal
 
 
 def _app(settings: Settings) -> FastAPI:
@@ -82,13 +82,13 @@ def test_keyring_matches_the_right_key_only_and_never_exposes_it() -> None:
 
 def test_keyring_compares_every_entry_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = security.hmac.compare_digest
+    real = api_keys.hmac.compare_digest
 
     def counting(a: bytes, b: bytes) -> bool:
         calls.append(1)
         return real(a, b)
 
-    monkeypatch.setattr(security.hmac, "compare_digest", counting)
+    monkeypatch.setattr(api_keys.hmac, "compare_digest", counting)
     ring = KeyRing([hash_key(KEY), hash_key(OTHER), hash_key(generate_key())])
     assert ring.match(KEY) is not None
     assert len(calls) == 3  # no early exit after the first entry matched
@@ -168,7 +168,7 @@ def test_expired_or_forged_widget_tokens_are_refused() -> None:
 
 
 def test_cli_new_prints_a_key_whose_hash_it_also_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    assert security.main(["new"]) == 0
+    assert api_keys.main(["new"]) == 0
     lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.strip().splitlines())
     assert hash_key(lines["key"].strip()) == lines["hash"].strip()
 
@@ -177,13 +177,13 @@ def test_cli_hash_reads_the_key_from_stdin(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(KEY + "\n"))
-    assert security.main(["hash"]) == 0
+    assert api_keys.main(["hash"]) == 0
     assert capsys.readouterr().out.strip() == hash_key(KEY)
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert security.main(["hash"]) == 2
+    assert api_keys.main(["hash"]) == 2
 
 
-# ---- request body size limits (service/limits.py) ----
+# ---- request body size limits (service/http/limits.py) ----
 
 
 def _echo_app(max_bytes: int) -> TestClient:
@@ -230,7 +230,7 @@ def test_open_and_widget_paths_match_exactly_or_by_an_explicit_star() -> None:
     assert policy.authenticate({**scope, "path": "/"}).kind == "anonymous"
     assert policy.authenticate({**scope, "path": "/static/widget.css"}).kind == "anonymous"
     for closed in ("/v1/ask", "/static", "/metrics"):
-        with pytest.raises(security.UnauthorizedError):
+        with pytest.raises(UnauthorizedError):
             policy.authenticate({**scope, "path": closed})
 
 
@@ -238,11 +238,14 @@ def test_open_and_widget_paths_match_exactly_or_by_an_explicit_star() -> None:
 
 
 @pytest.mark.slow
-def test_real_app_auth_widget_tokens_and_rate_limit(seed_pipeline: Any) -> None:
+def test_real_app_auth_widget_tokens_and_rate_limit(
+    seed_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth_module, "RATE_LIMIT_BURST", 4)
     other = generate_key()
     settings = Settings(
         auth_enabled=True, api_key_hashes=[hash_key(KEY), hash_key(other)], cors_origins=[ORIGIN],
-        widget_token_secret="e2e-secret", rate_limit_per_minute=60, rate_limit_burst=4,
+        widget_token_secret="e2e-secret", rate_limit_per_minute=60,
     )  # fmt: skip
     ask = {"question": "How many R&D centers does Huawei have?"}
     with serve(create_app(settings, seed_pipeline), ready_path="/healthz") as base:

@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
-from indexer.settings import Settings
-from service.routes.stream import wants_stream
+from indexer.kernel.settings import Settings
+from service.http.routes import stream
+from service.http.routes.stream import wants_stream
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
 from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app
@@ -66,10 +67,11 @@ def test_events_in_order_with_headers() -> None:
     assert pipeline.finished.is_set()
 
 
-def test_heartbeat_comments_while_idle() -> None:
+def test_heartbeat_comments_while_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "HEARTBEAT_S", 0.03)
     pipeline = ScriptedPipeline([passage_for(HUAWEI, 16)], "Sixteen [1].", delay_s=0.3)
     with (
-        serve(standin_app(Settings(sse_heartbeat_s=0.03), pipeline)) as base,
+        serve(standin_app(Settings(), pipeline)) as base,
         httpx.stream("POST", base + "/v1/ask", json={"question": "q"}) as r,
     ):
         events = list(sse_events(r))
@@ -160,8 +162,8 @@ class SlowLLM:
 def test_disconnect_closes_the_llm_stream(seed_store: Any, seed_embedder: Any) -> None:
     """Real pipeline + OpenAI answerer against a slow LLM server over HTTP: leaving early must
     close the HTTP stream to the LLM (the server sees it end long before its last word)."""
-    from service.answerers.openai_llm import OpenAIAnswerer
-    from service.app import create_app
+    from service.answering.openai_llm import OpenAIAnswerer
+    from service.http.app import create_app
     from service.pipeline import Pipeline
     from tests.conftest import Bm25SeedRetriever
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from indexer.settings import Settings
+from indexer.kernel.settings import Settings
 from tests.browser import CHROMIUM, chromium, screenshot, serve
 from tests.conftest import SEEDS_DIR
 from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app
@@ -175,7 +175,7 @@ def test_html_in_documents_is_text_never_markup() -> None:
 
 def test_real_service_multi_turn_and_not_in_documents(seed_pipeline: Any) -> None:
     """Real app and pipeline (extractive answerer over seeds/): demo page, follow-up, refusal."""
-    from service.app import create_app
+    from service.http.app import create_app
 
     app = create_app(Settings(corpus_dir=SEEDS_DIR), seed_pipeline)
     with serve(app) as base, chromium() as browser:

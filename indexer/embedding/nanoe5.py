@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embedding.base import Vectors
-from indexer.errors import ConfigError, EmbeddingError
+from indexer.kernel.errors import ConfigError, EmbeddingError
 
 MAX_POSITIONS = 512
 

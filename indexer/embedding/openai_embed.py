@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from indexer.embedding.base import Vectors
-from indexer.errors import ConfigError, EmbeddingError
-from indexer.settings import Settings
+from indexer.kernel.errors import ConfigError, EmbeddingError
+from indexer.kernel.settings import Settings
 
 # OpenAI's text-embedding-3-* window; tiktoken's cl100k_base is their tokenizer.
 OPENAI_MAX_TOKENS = 8191

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from indexer.errors import CitelineError, IndexNotReadyError, StoreError
-from indexer.models import Chunk
-from indexer.settings import Settings
+from indexer.kernel.errors import CitelineError, IndexNotReadyError, StoreError
+from indexer.kernel.models import Chunk
+from indexer.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

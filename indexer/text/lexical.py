@@ -1,7 +1,9 @@
-"""Word-level text analysis shared by the extractive answerer and the citer.
+"""Word-level text analysis: the one tokeniser, stop-word list and stemmer in Citeline.
 
-Deliberately small and deterministic: lowercase tokens that keep "r&d", "6g" and "15.1" whole,
-a stopword list, and suffix folding light enough to never merge unrelated words.
+Used by BM25 (`index_terms`), the extractive answerer, the citer and the condenser. Deliberately
+small and deterministic: lowercase tokens that keep "r&d", "6g" and "15.1" whole, one stop-word
+list (a core that BM25 uses, plus question phrasing), and suffix folding light enough to never
+merge unrelated words.
 """
 
 from __future__ import annotations
@@ -24,15 +26,21 @@ NUMBER_WORDS = words(
 MONTHS = words(
     """january february march april may june july august september october november december"""
 )
-STOPWORDS = words(
-    """a an and are as at be been being but by can could did do does doing done for from had has
-    have having how i if in into is it its itself of on or our so such that the their theirs
-    them then there these they this those to was we were what when where which while who
-    whom whose why will with would you your yours about than also more most not no any all
-    each other some very much many me my mine he him his she her hers us according article
-    articles document documents text passage passages say says said tell please describe
-    mention mentioned mentions did get got there's what's who's it's should shall may might
-    must just only over under up down out mean means meant meaning refer refers"""
+# Function words no keyword search should count: BM25 drops exactly these.
+CORE_STOPWORDS = words(
+    """a an and are as at be been but by can could did do does for from had has have how i if in
+    into is it its of on or our so such that the their them then there these they this to was we
+    were what when where which who whom why will with would you your about than also more most
+    not no any all each other some"""
+)
+# The answerer, citer and condenser also drop how a question is phrased ("according to the
+# article", "tell me"): one list, the core plus these.
+STOPWORDS = CORE_STOPWORDS | words(
+    """being doing done having itself theirs those while whose yours very much many me my mine he
+    him his she her hers us according article articles document documents text passage passages
+    say says said tell please describe mention mentioned mentions get got there's what's who's
+    it's should shall may might must just only over under up down out mean means meant meaning
+    refer refers"""
 )
 
 
@@ -48,9 +56,15 @@ class Token:
         return bool(_NUMBER.search(self.raw)) or self.norm in NUMBER_WORDS
 
 
-def stem(word: str) -> str:
-    """Fold plurals and a few verb endings: "centers"->"center", "acquired"->"acquir"."""
+def stem(word: str, *, plurals_only: bool = False) -> str:
+    """Fold plurals and a few verb endings: "centers"->"center", "acquired"->"acquir".
+
+    `plurals_only` is the BM25 index's folding: "-ies", "-sses" and "-s" only, numbers as-is (the
+    index on disk and the measured retrieval numbers were built with it).
+    """
     word = word.lower().replace("’", "'")
+    if plurals_only:
+        return _fold_plural(word.removesuffix("'s"))
     for suffix in ("'s", "'"):
         word = word.removesuffix(suffix)
     if _NUMBER.search(word) or len(word) <= 3:
@@ -65,6 +79,25 @@ def stem(word: str) -> str:
         return word[:-1]
     # "negotiate" meets "negotiated" (-> "negotiat"), "receive" meets "received".
     return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def _fold_plural(word: str) -> str:
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("s", "")):
+        if word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + repl
+    return word
+
+
+# BM25's token: keep "r&d", "6g", "2-meter" whole (bm25s's default drops 1-char pieces).
+_INDEX_TOKEN = re.compile(r"[0-9a-z]+(?:[&'’][0-9a-z]+)*")
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms BM25 indexes and searches: core stop words dropped, plurals folded."""
+    found = _INDEX_TOKEN.findall(text.lower().replace("’", "'"))
+    return [stem(w, plurals_only=True) for w in found if w not in CORE_STOPWORDS]
 
 
 def tokenize(text: str) -> list[Token]:

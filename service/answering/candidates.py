@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from indexer.embedding.base import Vectors
-from indexer.models import Chunk, Passage
+from indexer.kernel.models import Chunk, Passage
 from indexer.sentence_vectors import decode, sentence_spans
 from service.answering.evidence import Matrix, Sentence
 

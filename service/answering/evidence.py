@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from indexer.models import Passage
+from indexer.kernel.models import Passage
 from indexer.text.lexical import (
     Token,
     content_terms,
@@ -29,7 +29,7 @@ from indexer.text.lexical import (
     is_quantity,
     tokenize,
 )
-from service.answerers.question import QuestionInfo, analyze
+from service.answering.question import QuestionInfo, analyze
 
 Matrix = npt.NDArray[np.float32]
 
@@ -46,7 +46,8 @@ _LIST_CUES = re.compile(
 FEATURES = (
     "cos", "cos_gap", "cos_rank_inv", "cos_ctx", "cos_passage",
     "cov", "cov_gap", "cov_ctx", "cov_passage", "bigram",
-    "miss_entities", "miss_numbers", "miss_terms_passage",
+    "miss_entities", "miss_entities_passage", "miss_numbers", "miss_terms_passage",
+    "definition", "list_intro",
     "rank_inv", "fused_rel", "title_cov",
     "q_neg", "s_neg", "neg_mismatch", "len_log", "is_question",
     "fit_count", "fit_amount", "fit_money", "fit_when", "fit_who", "fit_where",
@@ -165,6 +166,22 @@ def _fits(q: Question, text: str, tokens: list[Token]) -> dict[str, bool]:
     }
 
 
+_COPULA = frozenset({"is", "are", "was", "were", "refers", "means", "describes"})
+
+
+def _defines(q: Question, tokens: list[Token]) -> bool:
+    """A "what is X" question met by a sentence that opens with X followed by "is"/"refers":
+    the definition, rather than a sentence that merely mentions X."""
+    if q.kind != "other" or not q.text.lower().startswith(("what is", "what are", "what was")):
+        return False
+    for i, tok in enumerate(tokens[:12]):
+        if tok.raw.lower() in _COPULA:
+            head = {t.norm for t in tokens[:i]}
+            subject = set(q.info.weights)
+            return bool(subject) and len(subject & head) >= max(1, len(subject) - 1)
+    return False
+
+
 def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     norm = float(np.linalg.norm(v))
     return v / norm if norm > 0 else v
@@ -235,6 +252,9 @@ def featurize(
             ),  # fmt: skip
             "miss_entities": float(len(entities - ctx_terms)),
             "miss_numbers": float(len(numbers - terms[i])),
+            "miss_entities_passage": float(len(entities - passage_terms[s.passage.n])),
+            "definition": float(_defines(q, tokens[i])),
+            "list_intro": float(s.text.rstrip().endswith(":")),
             "miss_terms_passage": float(
                 sum(t not in passage_terms[s.passage.n] for t in q.info.weights)
             ),

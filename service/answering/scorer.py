@@ -16,15 +16,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from indexer.errors import CitelineError
+from indexer.kernel.errors import ScorerModelError
 from service.answering.evidence import FEATURES, Matrix
 
 MODEL_PATH = Path(__file__).with_name("scorer_model.json")
-
-
-class ScorerModelError(CitelineError):
-    status = 500
-    code = "scorer_model_invalid"
 
 
 @dataclass(frozen=True)

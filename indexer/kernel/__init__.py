@@ -1,0 +1,1 @@
+"""The shared kernel: settings, the error tree and the data model. Imports nothing else of ours."""

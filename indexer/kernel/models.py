@@ -1,0 +1,88 @@
+"""Typed data that crosses module boundaries: chunks, passages, drafts, citations, answers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Chunk(BaseModel):
+    """A span of one source file. Invariant: `text == file_text[char_start:char_end]`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="deterministic: hash of (source, doc_hash, chunk_index)")
+    source: str = Field(description="path relative to the corpus root, with '/' separators")
+    title: str
+    text: str
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    line_start: int = Field(ge=1, description="1-based, inclusive")
+    line_end: int = Field(ge=1, description="1-based, inclusive")
+    chunk_index: int = Field(ge=0)
+    content_hash: str = Field(description="sha256 of `text`")
+    doc_hash: str = Field(description="sha256 of the whole source file's bytes")
+    # Sentence spans (relative to `text`) and their unit vectors (float16, row per sentence),
+    # computed once at index time so answering a question costs one question embedding.
+    sentences: tuple[tuple[int, int], ...] = Field(default=(), repr=False)
+    sentence_vectors: bytes | None = Field(default=None, repr=False, exclude=True)
+
+
+class Passage(BaseModel):
+    """A retrieved chunk, numbered `n` (1-based) in the order the answerer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    chunk: Chunk
+    score: float
+
+
+# What a user reads when the passages do not hold the answer.
+NOT_FOUND_MESSAGE = "The documents don't say."
+# What the LLM is told to reply, verbatim, when the passages do not hold the answer.
+REFUSAL_TOKEN = "NOT_IN_DOCUMENTS"  # noqa: S105 - a reply word, not a secret
+
+
+class DraftQuote(BaseModel):
+    """A span the answerer itself quoted: offsets are relative to passage `n`'s chunk text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Draft(BaseModel):
+    """An answerer's output before citing: every `[n]` marker is still unchecked."""
+
+    text: str = Field(description="answer text with [n] markers after each claim")
+    answerable: bool
+    quotes: list[DraftQuote] = Field(
+        default_factory=list, description="exact spans used, when the answerer knows them"
+    )
+
+
+class Citation(BaseModel):
+    """One verified citation: `quote` is exactly the source text at `char_start:char_end`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    source: str
+    title: str
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    quote: str
+    score: float
+
+
+class Answer(BaseModel):
+    answer: str
+    answerable: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    answerer: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)

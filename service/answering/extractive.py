@@ -1,0 +1,87 @@
+"""The embedded default answerer: quote the retrieved sentences that answer the question, or
+abstain. Deterministic, no key, no server.
+
+Every sentence of the passages is scored by the learned scorer (`service.answering.scorer`, fitted
+on public SQuAD 2.0 data) from paraphrase-robust features (`service.answering.evidence`); the
+answer is the best sentence, plus supporting ones for list, why/how and comparison questions
+(`service.answering.select`), or "the documents don't say" when even the best scores under the
+operating point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
+
+from indexer.embedding.base import Embedder
+from indexer.kernel.models import NOT_FOUND_MESSAGE, Draft, DraftQuote, Passage
+from service.answering.base import word_deltas
+from service.answering.candidates import SentenceVectors
+from service.answering.evidence import Sentence, featurize, prepare_question
+from service.answering.scorer import ScorerModel, load_model
+from service.answering.select import choose, reading_order, with_list_items
+from service.citing.markers import neutralize_markers
+
+Abbreviations = Callable[[], Mapping[str, str]]
+
+
+def _shown(sentence: Sentence) -> str:
+    """A quoted sentence as shown in the answer: one line, and unable to pose as a marker."""
+    return neutralize_markers(" ".join(sentence.text.split()))
+
+
+def _no_abbreviations() -> Mapping[str, str]:
+    return {}
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        threshold: float | None = None,
+        abbreviations: Abbreviations = _no_abbreviations,
+        model: ScorerModel | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._model = model
+        self._threshold = threshold
+        self._abbreviations = abbreviations
+        self._vectors = SentenceVectors(embedder.embed_documents)
+        self._embed_query = lru_cache(maxsize=1024)(embedder.embed_query)
+
+    @property
+    def name(self) -> str:
+        return "extractive"
+
+    @property
+    def model(self) -> ScorerModel:
+        if self._model is None:
+            self._model = load_model()
+        return self._model
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold if self._threshold is None else self._threshold
+
+    def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
+        """The sentences that answer `question`, in reading order (empty: abstain)."""
+        sentences, vectors = self._vectors.candidates(passages)
+        if not sentences:
+            return []
+        q = prepare_question(question, self._abbreviations())
+        scores = self.model.score(featurize(q, sentences, vectors, self._embed_query(question)))
+        picked = choose(q, [s.text for s in sentences], scores, threshold=self.threshold,
+                        extra_ratio=self.model.extra_ratio)  # fmt: skip
+        return [sentences[i] for i in reading_order(sentences, with_list_items(sentences, picked))]
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
+        chosen = self.evidence(question, passages)
+        if not chosen:
+            return Draft(text=NOT_FOUND_MESSAGE, answerable=False)
+        parts = [f"{_shown(s)} [{s.passage.n}]" for s in chosen]
+        quotes = [DraftQuote(n=s.passage.n, start=s.start, end=s.end) for s in chosen]
+        return Draft(text=" ".join(parts), answerable=True, quotes=quotes)
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield from word_deltas(self.answer(question, passages).text)

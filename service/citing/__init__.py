@@ -1,0 +1,1 @@
+"""Checking drafts: citation markers, the citer, source verification, the stream filter."""

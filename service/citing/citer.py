@@ -1,0 +1,154 @@
+"""From a draft with `[n]` markers to verified citations: nothing unverified reaches a user.
+
+Marker syntax understood: `[1]`, `[1][2]`, `[1, 2]` and ranges `[1-3]` (at most 20 numbers; a
+reversed or longer range is dropped). Every kept marker is rewritten as adjacent single markers
+(`[1, 2]` -> `[1][2]`), so clients parse one form. `n` is the passage number: markers in the text
+and `Citation.n` always agree. A marker is dropped from the text when its passage does not exist,
+when no sentence of that passage shares a content word with the claim, or when the quote fails
+verification (against the chunk, and against the source file when it is still the indexed one).
+No verified citation at all means the answer is `answerable: false`.
+
+Generated (LLM) answers are held to more: markup is stripped, a claim must share at least half its
+content words with the sentence it cites, and a sentence left with no verified marker is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Draft, Passage
+from indexer.text.lexical import content_terms
+from indexer.text.sentences import Span, split_sentences
+from service.citing.markers import MARKER, neutralize_markers, parse_markers
+from service.citing.verify import SourceVerifier
+
+TAG = re.compile(r"<[^<>]{0,2000}>")
+# A generated claim must share at least this share of its content words with the sentence it
+# cites: one shared word let an LLM obeying an injected passage cite it for anything.
+MIN_SUPPORT = 0.5
+
+
+@dataclass(frozen=True)
+class CitedAnswer:
+    answer: str
+    answerable: bool
+    citations: list[Citation]
+
+
+def _norm(text: str) -> str:
+    return " ".join(neutralize_markers(text).split()).lower()
+
+
+def _claim_for(text: str, sentences: list[Span], pos: int) -> str:
+    """The sentence a marker belongs to: its own, or the previous one when it opens a sentence."""
+    for i, span in enumerate(sentences):
+        if span.start <= pos < span.end:
+            before = MARKER.sub("", text[span.start : pos]).strip(" \t\n.,;:!?")
+            if not before and i > 0:
+                span = sentences[i - 1]
+            return MARKER.sub("", span.of(text))
+    return ""
+
+
+def _cited_sentences_only(answer: str) -> str:
+    """Drop every sentence that carries no verified marker: an uncited claim (or an injected
+    instruction the LLM obeyed) never reaches the user."""
+    sentences: list[str] = []
+    for span in split_sentences(answer):
+        sentence = span.of(answer).strip()
+        if sentences and not MARKER.sub("", sentence).strip(" .,;:"):
+            sentences[-1] += " " + sentence  # "claim. [1]": the marker belongs to the claim
+        else:
+            sentences.append(sentence)
+    return " ".join(s for s in sentences if MARKER.search(s) and MARKER.sub("", s).strip(" .,;:"))
+
+
+class Citer:
+    def __init__(self, corpus_dir: Path | None = None) -> None:
+        self._verifier = SourceVerifier(corpus_dir)
+
+    def _pick(self, claim: str, passage: Passage, draft: Draft) -> Span | None:
+        """The span of `passage` that best supports `claim`: exact match first, then overlap."""
+        text = passage.chunk.text
+        own = [Span(q.start, q.end) for q in draft.quotes if q.n == passage.n]
+        candidates = own or split_sentences(text)
+        claim_norm, claim_terms = _norm(claim), content_terms(claim)
+        needed = 1 if own else max(1, -(-len(claim_terms) * MIN_SUPPORT // 1))
+        best: tuple[float, float] | None = None
+        chosen: Span | None = None
+        for span in candidates:
+            sentence = span.of(text)
+            if _norm(sentence) == claim_norm:
+                return span
+            terms = content_terms(sentence)
+            shared = len(claim_terms & terms)
+            key = (float(shared), shared / (len(terms) + 1))
+            if shared >= needed and (best is None or key > best):
+                best, chosen = key, span
+        return chosen
+
+    def _citation(self, passage: Passage, span: Span) -> Citation | None:
+        chunk = passage.chunk
+        if not 0 <= span.start < span.end <= len(chunk.text):
+            return None
+        quote = span.of(chunk.text)
+        char_start, char_end = chunk.char_start + span.start, chunk.char_start + span.end
+        if chunk.text[char_start - chunk.char_start : char_end - chunk.char_start] != quote:
+            return None
+        if not self._verifier.matches(chunk.source, chunk.doc_hash, char_start, char_end, quote):
+            return None
+        return Citation(
+            n=passage.n,
+            source=chunk.source,
+            title=chunk.title,
+            line_start=chunk.line_start + chunk.text.count("\n", 0, span.start),
+            line_end=chunk.line_start + chunk.text.count("\n", 0, max(span.start, span.end - 1)),
+            char_start=char_start,
+            char_end=char_end,
+            quote=quote,
+            score=passage.score,
+        )
+
+    def cite(self, draft: Draft, passages: Sequence[Passage]) -> CitedAnswer:
+        text = draft.text.strip()
+        if not draft.answerable or not text or text.startswith(REFUSAL_TOKEN):
+            return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
+        generated = not draft.quotes  # an LLM wrote it; extractive drafts carry their quotes
+        if generated:  # answers are plain text: markup can only come from an injected passage
+            text = TAG.sub("", text)
+        text = re.sub(r"[ \t]{2,}", " ", text.replace(REFUSAL_TOKEN, "")).strip()
+        by_n = {p.n: p for p in passages}
+        sentences = split_sentences(text)
+        citations: dict[tuple[int, int, int], Citation] = {}
+        out: list[str] = []
+        cursor = 0
+        for marker in parse_markers(text):
+            claim = _claim_for(text, sentences, marker.start)
+            kept: list[int] = []
+            for n in marker.numbers:
+                passage = by_n.get(n)
+                span = self._pick(claim, passage, draft) if passage else None
+                citation = self._citation(passage, span) if passage and span else None
+                if citation is not None:
+                    citations.setdefault((n, citation.char_start, citation.char_end), citation)
+                    kept.append(n)
+            piece = text[cursor : marker.start]
+            if not kept:  # drop the marker and the space that led up to it
+                piece = piece.rstrip(" \t")
+                following = text[marker.end : marker.end + 1]
+                if following and not following.isspace() and following not in ".,;:!?)":
+                    piece += " "
+            out.append(piece + "".join(f"[{n}]" for n in kept))
+            cursor = marker.end
+        out.append(text[cursor:])
+        answer = "".join(out).strip()
+        if generated:
+            answer = _cited_sentences_only(answer)
+            cited = {int(n) for m in parse_markers(answer) for n in m.numbers}
+            citations = {k: c for k, c in citations.items() if c.n in cited}
+        if not citations or not MARKER.sub("", answer).strip():
+            return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
+        return CitedAnswer(answer, True, list(citations.values()))

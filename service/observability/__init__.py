@@ -1,0 +1,1 @@
+"""Structured JSON logs with request ids (`logging`), Prometheus metrics (`metrics`)."""

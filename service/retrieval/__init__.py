@@ -1,0 +1,1 @@
+"""Finding passages: dense vectors, BM25, and their fusion."""

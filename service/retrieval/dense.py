@@ -1,0 +1,57 @@
+"""Retrieval behind a small protocol, so hybrid (BM25 + dense) can replace dense without the
+pipeline noticing. Each retriever reports its own timings (embedding vs store query)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol
+
+from indexer.embedding.base import Embedder
+from indexer.kernel.errors import CitelineError, EmbeddingError, StoreError
+from indexer.kernel.models import Chunk
+from indexer.store.base import ChunkStore
+
+
+@dataclass
+class Retrieval:
+    hits: list[tuple[Chunk, float]]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever(Protocol):
+    def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
+        """Best `top_k` live chunks for `question`, best first, restricted to `sources` if given."""
+        ...
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+class DenseRetriever:
+    def __init__(self, embedder: Embedder, store: ChunkStore, cache_size: int = 1024) -> None:
+        self._embedder = embedder
+        self._store = store
+        # Popular questions repeat (and the widget re-asks follow-ups): their vectors are cached.
+        self._embed = lru_cache(maxsize=cache_size)(embedder.embed_query)
+
+    def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
+        started = time.perf_counter()
+        try:
+            vector = self._embed(question)
+        except CitelineError:
+            raise
+        except Exception as exc:  # a backend's own failure, whatever its type
+            raise EmbeddingError(f"embedding the question failed: {exc}") from exc
+        embed_ms = _ms(started)
+        started = time.perf_counter()
+        try:
+            hits = self._store.query(vector, top_k, sources)
+        except CitelineError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"querying the index failed: {exc}") from exc
+        return Retrieval(hits, {"embed": embed_ms, "retrieve": _ms(started)})

@@ -1,0 +1,135 @@
+"""Hybrid retrieval: BM25 and dense results fused by reciprocal rank, near-duplicates collapsed.
+
+Why RRF: BM25 scores and cosine similarities live on different scales; ranks do not. BM25 puts
+exact terms first ("16 R&D centers", "KG Mobility"); dense catches paraphrases. The BM25 index is
+built once per manifest version (loaded from disk when the indexer saved it, else built from the
+store) and re-checked at most every `refresh_s` seconds, never rebuilt per query.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from indexer.bm25 import BM25Index
+from indexer.embedding.base import Embedder
+from indexer.kernel.errors import CitelineError, StoreError
+from indexer.kernel.models import Chunk
+from indexer.store.base import ChunkStore
+from service.retrieval.dense import DenseRetriever, Retrieval
+
+_WORD = re.compile(r"\w+")
+
+
+class Bm25Provider:
+    """The BM25 index matching the store's current manifest, shared by all request threads."""
+
+    def __init__(self, store: ChunkStore, directory: Path | None, refresh_s: float = 2.0) -> None:
+        self._store = store
+        self._directory = directory
+        self._refresh_s = refresh_s
+        self._index: BM25Index | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> BM25Index | None:
+        now = time.monotonic()
+        if self._index is not None and now - self._checked < self._refresh_s:
+            return self._index
+        with self._lock:
+            manifest = self._store.manifest()
+            self._checked = time.monotonic()
+            if manifest is None:
+                self._index = None
+                return None
+            version = manifest.updated_at
+            if self._index is None or self._index.version != version:
+                loaded = BM25Index.load(self._directory, version) if self._directory else None
+                self._index = loaded or BM25Index.build(self._store.iter_chunks(), version)
+            return self._index
+
+
+def _shingles(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def collapse_near_duplicates(
+    hits: Sequence[tuple[Chunk, float]], threshold: float = 0.8, limit: int | None = None
+) -> list[tuple[Chunk, float]]:
+    """Keep the best of passages whose word 3-gram Jaccard similarity is >= `threshold`;
+    stop once `limit` are kept (the rest would be cut anyway)."""
+    kept: list[tuple[Chunk, float, set[str]]] = []
+    for chunk, score in hits:
+        if limit is not None and len(kept) == limit:
+            break
+        grams = _shingles(chunk.text)
+        if any(
+            chunk.content_hash == other.content_hash
+            or len(grams & seen) / max(1, len(grams | seen)) >= threshold
+            for other, _, seen in kept
+        ):
+            continue
+        kept.append((chunk, score, grams))
+    return [(chunk, score) for chunk, score, _ in kept]
+
+
+# Tuning (docs/retrieval.md has the numbers they were measured with): each retriever's depth,
+# the reciprocal-rank-fusion constant, and each ranking's weight in the fusion.
+CANDIDATES = 30
+RRF_K = 60
+BM25_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
+
+
+class HybridRetriever:
+    """Dense + BM25, fused with weighted reciprocal rank fusion."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: ChunkStore,
+        bm25: Bm25Provider,
+        *,
+        candidates: int = CANDIDATES,
+        rrf_k: int = RRF_K,
+        bm25_weight: float = BM25_WEIGHT,
+        dense_weight: float = DENSE_WEIGHT,
+    ) -> None:
+        self._dense = DenseRetriever(embedder, store)
+        self._store = store
+        self._bm25 = bm25
+        self._candidates = candidates
+        self._rrf_k = rrf_k
+        self._weights = (dense_weight, bm25_weight)
+
+    def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
+        depth = max(self._candidates, top_k)
+        dense = self._dense.retrieve(question, depth, sources)
+        started = time.perf_counter()
+        try:
+            index = self._bm25.get()
+            keyword = index.search(question, depth, sources) if index else []
+        except CitelineError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"keyword search failed: {exc}") from exc
+        chunks = {c.id: c for c, _ in dense.hits}
+        missing = [cid for cid, _ in keyword if cid not in chunks]
+        if missing:
+            chunks.update((c.id, c) for c in self._store.get(missing))
+        fused: dict[str, float] = {}
+        for weight, ranked in zip(
+            self._weights, ([c.id for c, _ in dense.hits], [cid for cid, _ in keyword]), strict=True
+        ):
+            for rank, cid in enumerate(ranked):
+                fused[cid] = fused.get(cid, 0.0) + weight / (self._rrf_k + rank + 1)
+        order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
+        candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
+        hits = collapse_near_duplicates(candidates, limit=top_k)
+        timings = dict(dense.timings_ms)
+        timings["keyword"] = round((time.perf_counter() - started) * 1000, 2)
+        return Retrieval(hits[:top_k], timings)

@@ -1,0 +1,1 @@
+"""Access control: API keys (`api_keys`), the auth policy and middleware (`auth`), widget tokens."""
