@@ -23,7 +23,7 @@ from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.observability import install_observability
 from service.pipeline import Pipeline, build_pipeline
-from service.routes import ask, health, openai_compat, widget
+from service.routes import ask, documents, health, openai_compat, widget
 from service.security import install_access_control
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_access_control(app, settings)  # hardening: API keys, rate limit (inside CORS)
     app.include_router(ask.router)
+    app.include_router(documents.router)
     app.include_router(health.router)
     # Streaming/OpenAI/widget routes; CORS last so it is the outermost layer (refuses first).
     app.include_router(openai_compat.router)
