@@ -8,7 +8,6 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,11 +22,11 @@ from indexer.formats.worker import ExtractionWorker
 from indexer.loading import load_corpus
 from indexer.settings import Settings
 from tests.browser import serve
-from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.conftest import DOCUMENTS_SEED as SEED
+from tests.conftest import REPO_ROOT
 
 DOCS = REPO_ROOT / "tests" / "fixtures" / "documents"
 GOLD = REPO_ROOT / "evals" / "gold_documents.yaml"
-SEED = "000_036ae5c0f0d48a4b.txt"
 
 
 # ---- extraction (no index) ----
@@ -112,45 +111,27 @@ def test_a_file_over_the_time_limit_is_skipped_and_the_run_goes_on(tmp_path: Pat
 
 # ---- the real index and service ----
 @pytest.fixture(scope="module")
-def doc_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -> Settings:
-    """The fixture documents (and one seed article) indexed with real MiniLM into real Chroma."""
-    from indexer.sync import sync_corpus
-
-    corpus = tmp_path_factory.mktemp("docs-corpus")
-    for path in DOCS.iterdir():
-        if path.suffix in {".pdf", ".docx"}:
-            shutil.copy(path, corpus / path.name)
-    shutil.copy(SEEDS_DIR / SEED, corpus / SEED)
-    settings = Settings(corpus_dir=corpus, data_dir=tmp_path_factory.mktemp("docs-data"))
-    report = sync_corpus(settings, corpus, embedder=minilm_embedder, progress=False)
-    assert {s.source for s in report.skipped} == {
-        "congress-scanned.pdf", "password-protected.pdf", "truncated.pdf"
-    }  # fmt: skip
-    return settings
-
-
-@pytest.fixture(scope="module")
-def doc_service(doc_index: Settings) -> Iterator[str]:
+def doc_service(documents_index: Settings) -> Iterator[str]:
     from service.app import create_app
 
-    with serve(create_app(doc_index), ready_path="/readyz") as base:
+    with serve(create_app(documents_index), ready_path="/readyz") as base:
         yield base
 
 
 @pytest.mark.slow
-def test_extracted_text_is_stored_by_hash_and_pruned(doc_index: Settings) -> None:
+def test_extracted_text_is_stored_by_hash_and_pruned(documents_index: Settings) -> None:
     from indexer.embedding.base import FakeEmbedder
     from indexer.sync import sync_corpus
 
-    folder = extracted_dir(doc_index.data_dir, doc_index.collection)
-    pdf = doc_index.corpus_dir / "linn-brochure.pdf"
+    folder = extracted_dir(documents_index.data_dir, documents_index.collection)
+    pdf = documents_index.corpus_dir / "linn-brochure.pdf"
     digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
     stored = load_extracted(folder, digest)
     assert stored is not None and stored.source == "linn-brochure.pdf"
     assert stored.extraction.text == extract_pdf(pdf).text
     # Another collection, same files: removing the PDF removes its stored text after the commit.
-    other = doc_index.model_copy(update={"collection": "prune-test"})
-    corpus = doc_index.corpus_dir.parent / "prune-corpus"
+    other = documents_index.model_copy(update={"collection": "prune-test"})
+    corpus = documents_index.corpus_dir.parent / "prune-corpus"
     corpus.mkdir()
     shutil.copy(pdf, corpus / pdf.name)
     sync_corpus(other, corpus, embedder=FakeEmbedder(dim=32), progress=False)
@@ -162,11 +143,11 @@ def test_extracted_text_is_stored_by_hash_and_pruned(doc_index: Settings) -> Non
 
 @pytest.mark.slow
 def test_gold_questions_over_http_cite_pages_verified_against_stored_text(
-    doc_index: Settings, doc_service: str
+    documents_index: Settings, doc_service: str
 ) -> None:
     gold = load_gold(GOLD)
     gold.check_sources(DOCS)
-    folder = extracted_dir(doc_index.data_dir, doc_index.collection)
+    folder = extracted_dir(documents_index.data_dir, documents_index.collection)
     checked = pages_right = 0
     for q in gold.questions:
         body = httpx.post(f"{doc_service}/v1/ask", json={"question": q.question}, timeout=60)
@@ -180,7 +161,9 @@ def test_gold_questions_over_http_cite_pages_verified_against_stored_text(
         cited = [c for c in answer["citations"] if c["source"] in q.gold_sources]
         assert cited, (q.id, answer["citations"])
         for c in answer["citations"]:
-            digest = hashlib.sha256((doc_index.corpus_dir / c["source"]).read_bytes()).hexdigest()
+            digest = hashlib.sha256(
+                (documents_index.corpus_dir / c["source"]).read_bytes()
+            ).hexdigest()
             stored = load_extracted(folder, digest)
             assert stored is not None and c["verified_against"] == "extracted"
             assert stored.extraction.text[c["char_start"] : c["char_end"]] == c["quote"]
@@ -196,8 +179,8 @@ def test_gold_questions_over_http_cite_pages_verified_against_stored_text(
 
 
 @pytest.mark.slow
-def test_document_endpoint_locates_the_span(doc_index: Settings, doc_service: str) -> None:
-    text = extract_pdf(doc_index.corpus_dir / "vicksburg-ocr.pdf").text
+def test_document_endpoint_locates_the_span(documents_index: Settings, doc_service: str) -> None:
+    text = extract_pdf(documents_index.corpus_dir / "vicksburg-ocr.pdf").text
     start = text.index("We expect to be paid off")
     r = httpx.get(
         f"{doc_service}/v1/documents/vicksburg-ocr.pdf",
@@ -237,12 +220,12 @@ def test_traversal_and_unknown_sources_are_404_without_a_listing(
 
 
 @pytest.mark.slow
-def test_document_endpoint_needs_auth_like_ask(doc_index: Settings) -> None:
+def test_document_endpoint_needs_auth_like_ask(documents_index: Settings) -> None:
     from service.app import create_app
     from service.security import generate_key, hash_key
 
     key = generate_key()
-    settings = doc_index.model_copy(
+    settings = documents_index.model_copy(
         update={"auth_enabled": True, "api_key_hashes": [hash_key(key)]}
     )
     with serve(create_app(settings), ready_path="/healthz") as base:
