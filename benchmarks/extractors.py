@@ -22,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "tests" / "fixtures" / "documents"
-FILES = ["vicksburg-ocr.pdf", "pdflatex-outline.pdf", "linn-brochure.pdf", "dd0293-encrypted-owner.pdf"]
+FILES = [
+    "vicksburg-ocr.pdf", "pdflatex-outline.pdf", "linn-brochure.pdf", "dd0293-encrypted-owner.pdf"
+]  # fmt: skip
 LIBS = ["pypdfium2", "pypdf", "pdfminer.six"]
 REPEAT = 3
 
