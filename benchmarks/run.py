@@ -26,6 +26,7 @@ from rich.table import Table  # noqa: E402
 from benchmarks.baseline_llamaindex import index_with_llamaindex  # noqa: E402
 from benchmarks.corpus import replicated_corpus, synthetic_corpus  # noqa: E402
 from benchmarks.load import Server, load, rss_mb  # noqa: E402
+from benchmarks.pdf_pages import bench_pdf_pages  # noqa: E402
 from indexer.embedding.factory import build_embedder  # noqa: E402
 from indexer.kernel.settings import Settings  # noqa: E402
 from indexer.sync import sync_corpus  # noqa: E402
@@ -144,6 +145,8 @@ def main() -> int:
         indexing = [bench_indexing(work, "seeds", SEEDS)]
         indexing.append(bench_indexing(work, f"synthetic-{n_docs}", synthetic))
         _table("Indexing: ours vs plain llama-index VectorStoreIndex + ChromaVectorStore", indexing)
+        pdf_pages = [bench_pdf_pages(work, 100)]
+        _table("Indexing a 100-page PDF (real pages, extraction + embedding)", pdf_pages)
         queries: list[dict[str, Any]] = []
         for factor in factors:
             corpus = SEEDS if factor == 1 else replicated_corpus(SEEDS, work / f"x{factor}", factor)
@@ -154,6 +157,7 @@ def main() -> int:
             "python": sys.version.split()[0],
             "cpus": os.cpu_count(),
             "indexing": indexing,
+            "pdf_pages": pdf_pages,
             "queries": queries,
         }
         (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -38,6 +38,8 @@ class GoldQuestion(BaseModel):
     gold_sources: list[str] = Field(default_factory=list)
     # Each fact: acceptable phrasings; a bare string is shorthand for a one-phrasing fact.
     key_facts: list[list[str]] = Field(default_factory=list)
+    # Paged sources (PDF): the physical pages a right citation may point at, per source.
+    gold_pages: dict[str, list[int]] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod

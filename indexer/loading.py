@@ -22,6 +22,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from indexer.formats import EXTRACTED_SUFFIXES, Extraction
+from indexer.formats.worker import ExtractionWorker
 from indexer.kernel.errors import DocumentError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
@@ -48,6 +50,7 @@ class Document(BaseModel):
     text: str
     doc_hash: str  # sha256 of the file's bytes
     bytes: int
+    extraction: Extraction | None = None  # PDF/DOCX: `text` is this extracted text, stored too
 
 
 class SkippedFile(BaseModel):
@@ -107,10 +110,31 @@ def document_text(name: str, data: bytes) -> str:
     return blank_markup(text) if Path(name).suffix.lower() in HTML_SUFFIXES else text
 
 
-def load_document(path: Path, source: str, max_bytes: int) -> Document | SkippedFile:
+def _metadata_title(title: str | None) -> str | None:
+    """A document's own title, unless it is a tool's placeholder such as "Binder1.pdf"."""
+    title = " ".join((title or "").split())[:_TITLE_MAX]
+    return title if len(title) >= 4 and not re.search(r"\.\w{2,4}$", title) else None
+
+
+def _extracted(
+    path: Path, source: str, data: bytes, worker: ExtractionWorker
+) -> Document | SkippedFile:
+    extraction = worker.extract(path)
+    if isinstance(extraction, str):
+        return SkippedFile(source=source, reason=extraction)
+    if path.read_bytes() != data:  # the worker read it separately
+        return SkippedFile(source=source, reason="changed while it was being read")
+    title = _metadata_title(extraction.title) or text_title(extraction.text, path.stem)
+    return Document(source=source, title=title, text=extraction.text, extraction=extraction,
+                    doc_hash=hashlib.sha256(data).hexdigest(), bytes=len(data))  # fmt: skip
+
+
+def load_document(
+    path: Path, source: str, max_bytes: int, worker: ExtractionWorker | None = None
+) -> Document | SkippedFile:
     """One file as a Document, or a SkippedFile saying why it cannot be indexed."""
     suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES | EXTRACTED_SUFFIXES:
         return SkippedFile(source=source, reason=f"unsupported file type {suffix or '(none)'}")
     try:
         size = path.stat().st_size
@@ -121,6 +145,11 @@ def load_document(path: Path, source: str, max_bytes: int) -> Document | Skipped
         return SkippedFile(source=source, reason=f"unreadable: {exc.strerror or exc}")
     if not data:
         return SkippedFile(source=source, reason="empty file")
+    if suffix in EXTRACTED_SUFFIXES:
+        if worker is None:
+            with ExtractionWorker() as own:
+                return _extracted(path, source, data, own)
+        return _extracted(path, source, data, worker)
     if b"\x00" in data[:_BINARY_PROBE]:
         return SkippedFile(source=source, reason="binary file (NUL bytes)")
     try:
@@ -170,11 +199,12 @@ def load_corpus(root: Path, *, max_bytes: int = 20_000_000) -> LoadResult:
         raise DocumentError(f"corpus folder {root} does not exist or is not a folder")
     files, skipped = _walk(root)
     documents: list[Document] = []
-    for source, path in sorted(files):
-        loaded = load_document(path, source, max_bytes)
-        if isinstance(loaded, Document):
-            documents.append(loaded)
-        else:
-            skipped.append(loaded)
+    with ExtractionWorker() as worker:  # started on the first PDF/DOCX only
+        for source, path in sorted(files):
+            loaded = load_document(path, source, max_bytes, worker)
+            if isinstance(loaded, Document):
+                documents.append(loaded)
+            else:
+                skipped.append(loaded)
     skipped.sort(key=lambda s: s.source)
     return LoadResult(documents=documents, skipped=skipped)

@@ -24,6 +24,7 @@ from indexer.bm25 import BM25Index
 from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
 from indexer.abbreviations import find_abbreviations
+from indexer.extracted import extracted_dir, prune_extracted, save_extracted
 from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
 from indexer.sentence_vectors import embed_with_sentences
@@ -187,6 +188,9 @@ def sync_corpus(
         check_embedding(old, embedder.name, embedder.dim, settings.collection)
         report.chunks_deleted, broken = _sweep_orphans(store, old)  # step 0
         files, to_embed = _plan(loaded.documents, old, broken, report)
+        texts = extracted_dir(settings.data_dir, settings.collection)  # PDF/DOCX text, by hash
+        save_extracted(texts, ((d.source, d.doc_hash, d.extraction) for d in loaded.documents
+                               if d.extraction is not None))  # fmt: skip
         if to_embed:
             chunks, entries = _chunk(settings, embedder, to_embed, report)
             files.update(entries)
@@ -202,6 +206,7 @@ def sync_corpus(
         stale = [cid for entry in old.files.values() for cid in _ids(entry) if cid not in kept]
         store.delete(stale)  # step 3
         report.chunks_deleted += len(stale)
+        prune_extracted(texts, {entry.doc_hash for entry in new.files.values()})
         _save_keyword_index(settings, store)  # step 4: readers rebuild it themselves if absent
     report.chunks_total = sum(f.chunks for f in new.files.values())
     report.seconds = round(time.perf_counter() - started, 3)

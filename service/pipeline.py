@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from indexer.embedding.base import Embedder
+from indexer.extracted import extracted_dir
 from indexer.kernel.errors import IndexNotReadyError, InvalidRequestError, LLMError
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
@@ -54,7 +55,9 @@ class Pipeline:
         self.answerer = answerer
         self.fallback = fallback
         self.retriever = retriever or DenseRetriever(embedder, store)
-        self._citer = Citer(settings.corpus_dir)
+        self._citer = Citer(
+            settings.corpus_dir, extracted_dir(settings.data_dir, settings.collection)
+        )
 
     def warm_up(self) -> None:
         """Load the model, and (when an index exists) the vector and keyword indexes, so the

@@ -279,3 +279,28 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-index"), corpus_dir=SEEDS_DIR)
     sync_corpus(settings, SEEDS_DIR, embedder=minilm_embedder, progress=False)
     return settings
+
+
+# ---- documents: PDF/DOCX (tests/fixtures/documents) ----
+DOCUMENTS_SEED = "000_036ae5c0f0d48a4b.txt"
+
+
+@pytest.fixture(scope="session")
+def documents_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: Any) -> Any:
+    """The fixture documents (and one seed article) indexed with real MiniLM into real Chroma."""
+    import shutil
+
+    from indexer.kernel.settings import Settings
+    from indexer.sync import sync_corpus
+
+    corpus = tmp_path_factory.mktemp("docs-corpus")
+    for path in (REPO_ROOT / "tests" / "fixtures" / "documents").iterdir():
+        if path.suffix in {".pdf", ".docx"}:
+            shutil.copy(path, corpus / path.name)
+    shutil.copy(SEEDS_DIR / DOCUMENTS_SEED, corpus / DOCUMENTS_SEED)
+    settings = Settings(corpus_dir=corpus, data_dir=tmp_path_factory.mktemp("docs-data"))
+    report = sync_corpus(settings, corpus, embedder=minilm_embedder, progress=False)
+    assert {s.source for s in report.skipped} == {
+        "congress-scanned.pdf", "password-protected.pdf", "truncated.pdf"
+    }  # fmt: skip
+    return settings

@@ -30,18 +30,18 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_summary_table_then_json_on_the_unchanged_rerun(settings: Settings, corpus: Path) -> None:
-    (corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (corpus / "slides.pptx").write_bytes(b"PK\x03\x04")
     result = runner.invoke(app, [str(corpus)])
     assert result.exit_code == 0, result.output
     for word in ("added", "unchanged", "skipped", "chunks", "fake:bow-64"):
         assert word in result.stdout
-    assert "skipped scan.pdf: unsupported file type .pdf" in result.stdout
+    assert "skipped slides.pptx: unsupported file type .pptx" in result.stdout
 
     result = runner.invoke(app, [str(corpus), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["added"], report["unchanged"], report["chunks_written"]) == (0, 4, 0)
-    assert report["skipped"] == [{"source": "scan.pdf", "reason": "unsupported file type .pdf"}]
+    assert report["skipped"] == [{"source": "slides.pptx", "reason": "unsupported file type .pptx"}]
 
 
 def test_default_path_comes_from_settings_and_quiet_prints_nothing(

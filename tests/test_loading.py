@@ -86,7 +86,7 @@ def test_bad_files_are_reported_and_skipped_not_fatal(
         "empty.txt": "empty file",
         "latin1.txt": "not valid UTF-8 (byte 3)",
         "locked.txt": "unreadable: Permission denied",
-        "paper.pdf": "unsupported file type .pdf",
+        "paper.pdf": "truncated or corrupt PDF (no %%EOF marker at the end)",
     }
 
 

@@ -200,3 +200,36 @@ def test_real_service_multi_turn_and_not_in_documents(seed_pipeline: Any) -> Non
         assert "Not in the documents" in refusal.inner_text()
         assert refusal.locator("button.cite").count() == 0
         screenshot(page, "widget-real-service")
+
+
+def test_open_cited_pdf_passage_in_document(documents_index: Any) -> None:
+    """Real service over real PDFs: a page citation opens the document with the span highlighted,
+    by keyboard; the text comes from GET /v1/documents/{source} and is rendered as text only."""
+    from service.http.app import create_app
+
+    with serve(create_app(documents_index), ready_path="/readyz") as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 1100})
+        page.goto(base + "/")
+        ask(page, "When do we expect to be paid off?")
+        page.wait_for_selector("citeline-chat .msg.bot[data-state=answered]")
+        cite = page.locator(".msg.bot").last.locator("button.cite").first
+        assert "page 2" in (cite.get_attribute("aria-label") or "")
+        cite.focus()
+        page.keyboard.press("Enter")
+        panel = page.locator("citeline-chat .panel")
+        assert "vicksburg-ocr.pdf, page 2" in panel.inner_text()
+        opener = panel.get_by_role("button", name="Open in document")
+        opener.focus()
+        page.keyboard.press("Enter")
+        context = panel.locator(".context")
+        context.locator("mark").wait_for()
+        assert context.locator("mark").inner_text().startswith("JUNE 12TH.—We expect to be paid")
+        assert "Page 2 of vicksburg-ocr.pdf" in context.inner_text()
+        assert "rebel bullet which took a piece out of his arm" in context.inner_text()  # before
+        focused = page.evaluate(
+            "() => document.querySelector('citeline-chat').shadowRoot.activeElement.className"
+        )
+        assert focused == "context"
+        screenshot(page, "widget-open-in-document")
+        page.keyboard.press("Escape")
+        assert not panel.is_visible()

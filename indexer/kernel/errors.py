@@ -71,6 +71,20 @@ class EmbeddingMismatchError(CitelineError):
     code = "embedding_mismatch"
 
 
+class DocumentNotFoundError(CitelineError):
+    """`GET /v1/documents/{source}`: the source is not in the live index (or its file is gone)."""
+
+    status = 404
+    code = "document_not_found"
+
+
+class DocumentChangedError(CitelineError):
+    """The file's bytes no longer hash to the indexed version: a citation's offsets do not apply."""
+
+    status = 409
+    code = "document_changed"
+
+
 class IndexLockedError(CitelineError):
     """Another indexer run holds the lock on this collection."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -77,6 +79,17 @@ class Citation(BaseModel):
     char_end: int
     quote: str
     score: float
+    # PDF: physical page(s) of the quote; DOCX: paragraph and heading path. None for text formats,
+    # whose line/char spans are the file's own.
+    page: int | None = Field(default=None, ge=1)
+    page_end: int | None = Field(default=None, ge=1)
+    locator: str | None = Field(default=None, description='e.g. "page 3", "paragraph 12 — A > B"')
+    verified_against: Literal["file", "extracted"] | None = Field(
+        default=None,
+        description="what the quote was checked against beyond the index: the source file itself "
+        "(text formats) or the extracted text stored with the index (PDF, DOCX); None: the file "
+        "was not readable, only the indexed chunk was",
+    )
 
 
 class Answer(BaseModel):

@@ -67,8 +67,8 @@ def _cited_sentences_only(answer: str) -> str:
 
 
 class Citer:
-    def __init__(self, corpus_dir: Path | None = None) -> None:
-        self._verifier = SourceVerifier(corpus_dir)
+    def __init__(self, corpus_dir: Path | None = None, extracted_dir: Path | None = None) -> None:
+        self._verifier = SourceVerifier(corpus_dir, extracted_dir)
 
     def _pick(self, claim: str, passage: Passage, draft: Draft) -> Span | None:
         """The span of `passage` that best supports `claim`: exact match first, then overlap."""
@@ -98,8 +98,12 @@ class Citer:
         char_start, char_end = chunk.char_start + span.start, chunk.char_start + span.end
         if chunk.text[char_start - chunk.char_start : char_end - chunk.char_start] != quote:
             return None
-        if not self._verifier.matches(chunk.source, chunk.doc_hash, char_start, char_end, quote):
+        verifier = self._verifier
+        ok, against = verifier.check(chunk.source, chunk.doc_hash, char_start, char_end, quote)
+        if not ok:
             return None
+        extracted = against == "extracted"
+        where = verifier.locate(chunk.doc_hash, char_start, char_end) if extracted else None
         return Citation(
             n=passage.n,
             source=chunk.source,
@@ -110,6 +114,8 @@ class Citer:
             char_end=char_end,
             quote=quote,
             score=passage.score,
+            verified_against=against,
+            **(where.model_dump() if where else {}),
         )
 
     def cite(self, draft: Draft, passages: Sequence[Passage]) -> CitedAnswer:

@@ -10,6 +10,12 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+
+from indexer.extracted import load_extracted
+from indexer.formats import EXTRACTED_SUFFIXES, Location, locate
+
+Verdict = tuple[bool, Literal["file", "extracted"] | None]
 
 
 @lru_cache(maxsize=32)
@@ -28,8 +34,27 @@ def _decoded(path: str, doc_hash: str, mtime_ns: int, size: int) -> str | None:
 
 
 class SourceVerifier:
-    def __init__(self, corpus_dir: Path | None) -> None:
+    """`extracted_dir` given: PDF/DOCX quotes must match the stored extracted text (a missing or
+    damaged one fails them); text formats are checked against the file as before."""
+
+    def __init__(self, corpus_dir: Path | None, extracted_dir: Path | None = None) -> None:
         self._root = corpus_dir.resolve() if corpus_dir is not None else None
+        self._extracted = extracted_dir
+
+    def check(self, source: str, doc_hash: str, start: int, end: int, quote: str) -> Verdict:
+        """(quote may be shown, what it was verified against beyond the chunk)."""
+        if Path(source).suffix.lower() in EXTRACTED_SUFFIXES and self._extracted is not None:
+            stored = load_extracted(self._extracted, doc_hash)
+            ok = stored is not None and stored.extraction.text[start:end] == quote
+            return ok, "extracted" if ok else None
+        if self._text(source, doc_hash) is None:
+            return True, None
+        return self.matches(source, doc_hash, start, end, quote), "file"
+
+    def locate(self, doc_hash: str, start: int, end: int) -> Location:
+        """Page(s) or paragraph of a span of a PDF/DOCX's stored text; empty for other files."""
+        stored = load_extracted(self._extracted, doc_hash) if self._extracted else None
+        return locate(stored.extraction, start, end) if stored else Location()
 
     def _text(self, source: str, doc_hash: str) -> str | None:
         if self._root is None:

@@ -21,7 +21,7 @@ from service.http.cors import install_cors
 from service.http.deps import ensure_pipeline
 from service.http.errors import install_error_handlers
 from service.http.limits import MAX_BODY_BYTES, BodyLimitMiddleware
-from service.http.routes import ask, health, openai_compat, widget
+from service.http.routes import ask, documents, health, openai_compat, widget
 from service.observability.metrics import install_observability
 from service.pipeline import Pipeline, build_pipeline
 from service.security.auth import install_access_control
@@ -71,6 +71,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     install_access_control(app, settings)  # hardening: API keys, rate limit (inside CORS)
     app.include_router(ask.router)
+    app.include_router(documents.router)
     app.include_router(health.router)
     # Streaming/OpenAI/widget routes; CORS last so it is the outermost layer (refuses first).
     app.include_router(openai_compat.router)

@@ -124,9 +124,9 @@ class AuthMiddleware:
 
 
 # Open with auth on: liveness/readiness for balancers, and what a page needs to load the widget
-# and get its token. Widget tokens are good for asking and chatting only.
+# and get its token. Widget tokens are good for asking, chatting and opening a cited document.
 OPEN_PATHS = ("/healthz", "/readyz", "/", "/widget.js", "/v1/widget/token")
-WIDGET_PATHS = ("/v1/ask", "/v1/chat/completions")
+WIDGET_PATHS = ("/v1/ask", "/v1/chat/completions", "/v1/documents/*")
 
 
 def install_access_control(app: FastAPI, settings: Settings) -> None:

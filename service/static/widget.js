@@ -62,6 +62,12 @@
     .panel blockquote { margin: 0; padding: 6px 10px; border-left: 4px solid #0b3d91;
       background: #fff; white-space: pre-wrap; font-size: 14px; color: #1b1f24; }
     .panel .close { float: right; padding: 4px 8px; font-size: 12px; }
+    .panel .open { margin-top: 8px; padding: 6px 10px; font-size: 13px; }
+    .context { display: block; margin-top: 8px; padding: 8px 10px; max-height: 260px; overflow-y: auto;
+      background: #fff; border: 1px solid #d0d7de; border-radius: 6px; white-space: pre-wrap;
+      font-size: 13px; color: #1b1f24; }
+    .context mark { background: #fde68a; color: #1b1f24; outline: 2px solid #f59e0b; }
+    .context .gap { color: #57606a; }
     .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
       white-space: nowrap; }
   `;
@@ -225,7 +231,7 @@
         const cite = m && byN.get(Number(m[1]));
         if (cite) {
           const b = el("button", { type: "button", class: "cite", "data-n": String(cite.n),
-            "aria-label": `Source ${cite.n}: ${cite.source}, lines ${cite.line_start} to ${cite.line_end}` },
+            "aria-label": `Source ${cite.n}: ${cite.source}, ${this._where(cite)}` },
             String(cite.n));
           b.addEventListener("click", () => this.openCitation(cite, b));
           body.append(b);
@@ -240,16 +246,60 @@
       }
     }
 
+    // PDF: page(s); DOCX: paragraph and heading path; text files: lines.
+    _where(cite) {
+      if (cite.locator) return cite.locator;
+      return cite.line_start === cite.line_end ? `line ${cite.line_start}`
+        : `lines ${cite.line_start}–${cite.line_end}`;
+    }
+
     openCitation(cite, opener) {
       this._opener = opener;
       const close = el("button", { type: "button", class: "close" }, "Close");
       close.addEventListener("click", () => this.closeCitation());
-      const lines = cite.line_start === cite.line_end ? `line ${cite.line_start}`
-        : `lines ${cite.line_start}–${cite.line_end}`;
+      const open = el("button", { type: "button", class: "open" }, "Open in document");
+      open.addEventListener("click", () => this.openDocument(cite, open));
       this._panel.replaceChildren(close, el("h2", {}, `[${cite.n}] ${cite.title || cite.source}`),
-        el("p", { class: "where" }, `${cite.source}, ${lines}`), el("blockquote", {}, cite.quote));
+        el("p", { class: "where" }, `${cite.source}, ${this._where(cite)}`),
+        el("blockquote", {}, cite.quote), open);
       this._panel.hidden = false;
       this._panel.focus();  // keyboard and screen-reader users land on the passage they asked for
+    }
+
+    // The cited span in its surroundings, from GET /v1/documents/{source}. Text only: the
+    // document is untrusted, so every piece is a text node (the highlight is a <mark> element).
+    async openDocument(cite, button) {
+      const CONTEXT = 700;  // characters shown each side of the span
+      const box = el("div", { class: "context", role: "region", tabindex: "-1",
+        "aria-label": `${cite.source}, ${this._where(cite)}, in context` });
+      box.append(el("span", { class: "gap" }, "Loading the document…"));
+      button.replaceWith(box);
+      try {
+        const path = cite.source.split("/").map(encodeURIComponent).join("/");
+        const query = `char_start=${cite.char_start}&char_end=${cite.char_end}`;
+        const res = await fetch(`${this.api}/v1/documents/${path}?${query}`,
+          { credentials: "omit", headers: { ...(await this._authHeader()) } });
+        const doc = await res.json();
+        if (!res.ok) throw new Error((doc.error && doc.error.message) || `HTTP ${res.status}`);
+        const at = (i) => Math.max(0, Math.min(doc.text.length, i - doc.text_start));
+        const s = at(doc.span.char_start), e = at(doc.span.char_end);
+        const from = at(doc.span.char_start - CONTEXT), to = at(doc.span.char_end + CONTEXT);
+        const where = doc.span.page ? `Page ${doc.span.page}` +
+          (doc.span.page_end && doc.span.page_end !== doc.span.page ? `–${doc.span.page_end}` : "")
+          : (doc.span.locator || `characters ${doc.span.char_start}–${doc.span.char_end}`);
+        box.replaceChildren(el("p", { class: "where" }, `${where} of ${doc.source}`),
+          el("span", { class: "gap" }, from > 0 || doc.text_start > 0 ? "…" : ""),
+          document.createTextNode(doc.text.slice(from, s)),
+          el("mark", {}, doc.text.slice(s, e)),
+          document.createTextNode(doc.text.slice(e, to)),
+          el("span", { class: "gap" }, to < doc.text.length || doc.truncated ? "…" : ""));
+        box.focus();
+        const mark = box.querySelector("mark");
+        if (mark && mark.scrollIntoView) mark.scrollIntoView({ block: "center" });
+      } catch (err) {
+        box.replaceChildren(el("span", { class: "gap", role: "alert" },
+          `Could not open the document: ${err.message}`));
+      }
     }
 
     closeCitation() {
