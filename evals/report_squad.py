@@ -33,7 +33,8 @@ def curve_svg(curve: Sequence[Mapping[str, float]], chosen: float | None) -> str
     def y(v: float) -> float:
         return height - pad - (height - 2 * pad) * v
 
-    parts = [f'<svg class="chart" id="squad-curve" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="squad-curve" '
+             f'width="{width}" height="{height}" role="img" '
              f'aria-label="answered versus abstained by threshold">']  # fmt: skip
     parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(0)}" y2="{y(0)}" stroke="{INK}"/>')
     parts.append(f'<line x1="{pad}" x2="{pad}" y1="{y(0)}" y2="{y(1)}" stroke="{INK}"/>')

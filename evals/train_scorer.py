@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from evals.report_squad import curve_svg
 from evals.scorer_data import ScorerRows, build_rows
 from evals.squad import SquadSet, load_squad
 from indexer.runtime import configure_offline
@@ -37,6 +39,7 @@ from service.answering.scorer import MODEL_PATH, ScorerModel
 from service.answering.select import choose
 
 RESULTS_PATH = Path(__file__).with_name("scorer_results.json")
+CURVE_PATH = Path(__file__).resolve().parent.parent / "docs" / "answering-curve.svg"
 EXTRA_RATIO = 0.8
 MAX_FALSE_ABSTENTION = 0.15
 C = 1.0
@@ -65,6 +68,9 @@ def out_of_fold(ds: SquadSet, rows: ScorerRows) -> npt.NDArray[np.float64]:
     return scores
 
 
+_prepared = lru_cache(maxsize=None)(prepare_question)
+
+
 @dataclass
 class Outcome:
     answered: npt.NDArray[np.bool_]
@@ -80,7 +86,7 @@ def outcomes(ds: SquadSet, rows: ScorerRows, scores: npt.NDArray[np.float64], t:
         lo, hi = bounds[qi], bounds[qi + 1]
         if lo == hi:
             continue
-        q = prepare_question(ds.questions[qi].question)
+        q = _prepared(ds.questions[qi].question)
         picked = choose(q, rows.sentences[lo:hi], scores[lo:hi], threshold=t,
                         extra_ratio=EXTRA_RATIO)  # fmt: skip
         out.answered[qi] = bool(picked)
@@ -158,6 +164,9 @@ def main() -> None:
         model = fit(rows.features, rows.labels, float(op["threshold"]))
         MODEL_PATH.write_text(model.to_json(trained_on=f"{ds.name}: {len(ds.questions)} questions"))
         RESULTS_PATH.write_text(json.dumps(results, indent=1) + "\n")
+        curve = results["curve"]
+        assert isinstance(curve, list)
+        CURVE_PATH.write_text(curve_svg(curve, float(op["threshold"])) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -304,3 +304,24 @@ def documents_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: A
         "congress-scanned.pdf", "password-protected.pdf", "truncated.pdf"
     }  # fmt: skip
     return settings
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Settings for seeds/ indexed for real: MiniLM, embedded Chroma, BM25, sentence vectors."""
+    from indexer.embedding.factory import build_embedder
+    from indexer.kernel.settings import Settings
+    from indexer.sync import sync_corpus
+
+    settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path_factory.mktemp("seeds-index"))
+    sync_corpus(settings, SEEDS_DIR, embedder=build_embedder(settings), rebuild=True,
+                progress=False)  # fmt: skip
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(seeds_index: Any) -> Any:
+    """The pipeline `citeline serve` builds, over the real seeds index."""
+    from service.pipeline import build_pipeline
+
+    return build_pipeline(seeds_index)

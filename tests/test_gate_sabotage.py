@@ -13,23 +13,16 @@ from rich.console import Console
 
 from evals.cli import EvalOptions, execute
 from evals.target import PipelineTarget
-from indexer.embedding.factory import build_embedder
 from indexer.kernel.settings import Settings
-from indexer.sync import sync_corpus
 from service.answering.extractive import ExtractiveAnswerer
 from service.pipeline import Pipeline, build_pipeline, build_retriever
-from tests.conftest import SEEDS_DIR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seeds_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data = tmp_path_factory.mktemp("gate-data")
-    settings = Settings(corpus_dir=SEEDS_DIR, data_dir=data)
-    sync_corpus(settings, SEEDS_DIR, embedder=build_embedder(settings), rebuild=True,
-                progress=False)  # fmt: skip
-    return settings
+def seeds_settings(seeds_index: Settings) -> Settings:
+    return seeds_index
 
 
 def _gate(pipeline: Pipeline, out: Path) -> tuple[int, dict[str, bool]]:

@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
+
 from indexer.embedding.base import Embedder
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Draft, DraftQuote, Passage
 from service.answering.base import word_deltas
 from service.answering.candidates import SentenceVectors
-from service.answering.evidence import Sentence, featurize, prepare_question
+from service.answering.compare import sides
+from service.answering.evidence import Matrix, Question, Sentence, featurize, prepare_question
 from service.answering.scorer import ScorerModel, load_model
 from service.answering.select import choose, reading_order, with_list_items
 from service.citing.markers import neutralize_markers
@@ -64,15 +68,26 @@ class ExtractiveAnswerer:
     def threshold(self) -> float:
         return self.model.threshold if self._threshold is None else self._threshold
 
+    def _scores(
+        self, q: Question, sentences: list[Sentence], vectors: Matrix
+    ) -> npt.NDArray[np.float64]:
+        return self.model.score(featurize(q, sentences, vectors, self._embed_query(q.text)))
+
     def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
         """The sentences that answer `question`, in reading order (empty: abstain)."""
         sentences, vectors = self._vectors.candidates(passages)
         if not sentences:
             return []
-        q = prepare_question(question, self._abbreviations())
-        scores = self.model.score(featurize(q, sentences, vectors, self._embed_query(question)))
-        picked = choose(q, [s.text for s in sentences], scores, threshold=self.threshold,
+        abbreviations = self._abbreviations()
+        q = prepare_question(question, abbreviations)
+        texts = [s.text for s in sentences]
+        picked = choose(q, texts, self._scores(q, sentences, vectors), threshold=self.threshold,
                         extra_ratio=self.model.extra_ratio)  # fmt: skip
+        for side in sides(q):  # a comparison: each subject's own best sentence
+            side_scores = self._scores(prepare_question(side, abbreviations), sentences, vectors)
+            best = int(np.argmax(side_scores))
+            if side_scores[best] >= self.threshold and best not in picked:
+                picked.append(best)
         return [sentences[i] for i in reading_order(sentences, with_list_items(sentences, picked))]
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:

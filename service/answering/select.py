@@ -43,12 +43,18 @@ def choose(
     best = order[0]
     if scores[best] < threshold:
         return []
-    terms = [content_terms(t) for t in texts]
+    cache: dict[int, set[str]] = {}
+
+    def terms(i: int) -> set[str]:
+        if i not in cache:
+            cache[i] = content_terms(texts[i])
+        return cache[i]
+
     chosen = [best]
 
     def fresh(i: int) -> bool:
         return all(
-            len(terms[i] & terms[j]) / max(1, len(terms[i] | terms[j])) < NEAR_DUPLICATE
+            len(terms(i) & terms(j)) / max(1, len(terms(i) | terms(j))) < NEAR_DUPLICATE
             for j in chosen
         )
 
@@ -59,11 +65,11 @@ def choose(
         if fresh(i):
             chosen.append(i)
     if q.listy and len(q.info.entities) >= 2:
-        for entity in sorted(q.info.entities - set().union(*(terms[i] for i in chosen))):
+        for entity in sorted(q.info.entities - set().union(*(terms(i) for i in chosen))):
             for i in order:
                 if scores[i] < threshold * extra_ratio:
                     break
-                if entity in terms[i] and fresh(i):
+                if entity in terms(i) and fresh(i):
                     chosen.append(i)
                     break
     return chosen
