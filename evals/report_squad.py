@@ -56,9 +56,7 @@ def curve_svg(curve: Sequence[Mapping[str, float]], chosen: float | None) -> str
 
 
 def render(report: SquadReport) -> str:
-    rows = "".join(
-        f"<tr><td>{esc(k)}</td><td>{v:.3f}</td></tr>" for k, v in report.metrics.items()
-    )
+    rows = "".join(f"<tr><td>{esc(k)}</td><td>{v:.3f}</td></tr>" for k, v in report.metrics.items())
     cv = report.cross_validated or {}
     curve = cv.get("curve")
     op = cv.get("operating_point")

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from evals.beir import doc_filename
-from evals.schema import GoldFileError
+from indexer.kernel.errors import GoldFileError
 from indexer.kernel.settings import Settings
 
 

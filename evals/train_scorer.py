@@ -32,8 +32,8 @@ import numpy.typing as npt
 from evals.report_squad import curve_svg
 from evals.scorer_data import ScorerRows, build_rows
 from evals.squad import SquadSet, load_squad
-from indexer.runtime import configure_offline
 from indexer.kernel.settings import get_settings
+from indexer.runtime import configure_offline
 from service.answering.evidence import prepare_question
 from service.answering.scorer import MODEL_PATH, ScorerModel
 from service.answering.select import choose
@@ -99,7 +99,10 @@ def point(ds: SquadSet, o: Outcome, mask: npt.NDArray[np.bool_] | None = None) -
     answerable = np.array([q.answerable for q in ds.questions])
     keep = np.ones(len(answerable), bool) if mask is None else mask
     a, u = answerable & keep, ~answerable & keep
-    rate = lambda v, m: float(v[m].mean()) if m.any() else float("nan")  # noqa: E731
+
+    def rate(v: npt.NDArray[np.bool_], m: npt.NDArray[np.bool_]) -> float:
+        return float(v[m].mean()) if m.any() else float("nan")
+
     return {
         "answered_with_gold_span": rate(o.gold, a),
         "false_abstention": rate(~o.answered, a),
@@ -125,13 +128,18 @@ def evaluate(ds: SquadSet, rows: ScorerRows) -> dict[str, object]:
     chosen = operating_threshold({t: point(ds, o) for t, o in per_t.items()})
     articles = sorted({q.article for q in ds.questions})
     article_of = np.array([q.article for q in ds.questions])
-    nested, gold, answered = {}, np.zeros(len(ds.questions), bool), np.zeros(len(ds.questions), bool)
+    nested, gold, answered = (
+        {},
+        np.zeros(len(ds.questions), bool),
+        np.zeros(len(ds.questions), bool),
+    )
     for held in articles:
         others = article_of != held
         t = operating_threshold({t: point(ds, o, others) for t, o in per_t.items()})
         o = per_t[t]
         nested[held] = {"threshold": t, **point(ds, o, ~others)}
         gold[~others], answered[~others] = o.gold[~others], o.answered[~others]
+    answerable = np.array([q.answerable for q in ds.questions])
     pooled = Outcome(answered, gold, np.where(answered, 1, 0).astype(np.int32))
     never = outcomes(ds, rows, scores, -1.0)
     negated = np.array(["not" in q.question.lower().split() or "n't" in q.question.lower()
@@ -139,7 +147,7 @@ def evaluate(ds: SquadSet, rows: ScorerRows) -> dict[str, object]:
     top1 = {k: v for k, v in point(ds, never).items() if k == "answered_with_gold_span"}
     return {
         "questions": len(ds.questions),
-        "retrieval_gold_in_top5": float(rows.retrieved_gold[[q.answerable for q in ds.questions]].mean()),
+        "retrieval_gold_in_top5": float(rows.retrieved_gold[answerable].mean()),
         "never_abstain": top1,
         "operating_point": {"threshold": chosen, **point(ds, per_t[chosen])},
         "operating_point_without_negated_questions": point(ds, per_t[chosen], ~negated),

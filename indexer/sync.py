@@ -20,16 +20,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from indexer.abbreviations import find_abbreviations
 from indexer.bm25 import BM25Index
 from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
-from indexer.abbreviations import find_abbreviations
 from indexer.extracted import extracted_dir, prune_extracted, save_extracted
 from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
-from indexer.sentence_vectors import embed_with_sentences
 from indexer.loading import Document, SkippedFile, load_corpus
 from indexer.locking import IndexLock, index_lock
+from indexer.sentence_vectors import embed_with_sentences
 from indexer.store.base import FileEntry, Manifest
 from indexer.store.chroma import ChromaChunkStore, check_embedding
 

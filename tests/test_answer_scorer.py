@@ -51,8 +51,11 @@ def test_the_operating_point_is_the_highest_threshold_within_the_false_abstentio
     [
         ("Spending on research and development (R&D) rose.", "R&D", "research and development"),
         ("The European Union (EU) grew.", "EU", "European Union"),
-        ("CJEU (Court of Justice of the European Union) ruled.", "CJEU",
-         "Court of Justice of the European Union"),
+        (
+            "CJEU (Court of Justice of the European Union) ruled.",
+            "CJEU",
+            "Court of Justice of the European Union",
+        ),
     ],
 )
 def test_abbreviations_the_text_defines_are_found(text: str, short: str, long: str) -> None:

@@ -51,8 +51,11 @@ UNANSWERABLE = [
     "What was Huawei's revenue in 2020?",
     pytest.param(
         "Who is the CEO of BYD?",
-        marks=pytest.mark.xfail(strict=True, reason="known limit: a BYD sentence naming another "
-                                "firm's people passes for a 'who' answer (docs/answering.md)"),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known limit: a BYD sentence naming another "
+            "firm's people passes for a 'who' answer (docs/answering.md)",
+        ),
     ),
     "How many R&D centers does Haier have?",
     "When was Huawei founded?",
@@ -128,5 +131,7 @@ def test_stream_yields_the_same_answer_in_word_deltas(seed_pipeline: Pipeline) -
 
 
 def test_empty_passages_abstain(seed_pipeline: Pipeline) -> None:
-    draft = ExtractiveAnswerer(seed_pipeline.embedder).answer("How many R&D centers does Huawei have?", [])
+    draft = ExtractiveAnswerer(seed_pipeline.embedder).answer(
+        "How many R&D centers does Huawei have?", []
+    )
     assert not draft.answerable and draft.text == NOT_FOUND_MESSAGE

@@ -44,7 +44,9 @@ def test_the_real_pipeline_passes(seeds_settings: Settings, tmp_path: Path) -> N
     assert code == 0, [m for m, ok in rows.items() if not ok]
 
 
-def test_a_dense_only_retriever_fails_on_retrieval(seeds_settings: Settings, tmp_path: Path) -> None:
+def test_a_dense_only_retriever_fails_on_retrieval(
+    seeds_settings: Settings, tmp_path: Path
+) -> None:
     def dense(p: Pipeline) -> None:
         p.retriever = build_retriever(seeds_settings.model_copy(update={"retrieval": "dense"}),
                                       p.embedder, p.store)  # fmt: skip

@@ -17,12 +17,24 @@ from indexer.kernel.settings import Settings
 pytestmark = pytest.mark.slow
 
 PARAGRAPHS = [
-    ("Bridges#0", "Bridges", "The Quux bridge is 300 meters long. It was opened in 1931 by the "
-     "city council after nine years of work."),
-    ("Bridges#1", "Bridges", "The Zorp tunnel runs under the river. Engineers dug it with steam "
-     "shovels and it carries two railway tracks."),
-    ("Birds#0", "Birds", "Puffins nest in burrows on sea cliffs. They eat small fish such as "
-     "sand eels, which they carry crosswise in their beaks."),
+    (
+        "Bridges#0",
+        "Bridges",
+        "The Quux bridge is 300 meters long. It was opened in 1931 by the "
+        "city council after nine years of work.",
+    ),
+    (
+        "Bridges#1",
+        "Bridges",
+        "The Zorp tunnel runs under the river. Engineers dug it with steam "
+        "shovels and it carries two railway tracks.",
+    ),
+    (
+        "Birds#0",
+        "Birds",
+        "Puffins nest in burrows on sea cliffs. They eat small fish such as "
+        "sand eels, which they carry crosswise in their beaks.",
+    ),
 ]
 QUESTIONS = [
     ("q1", "How long is the Quux bridge?", "Bridges#0", True, ["300 meters"]),
@@ -36,11 +48,25 @@ QUESTIONS = [
 def squad_dir(tmp_path: Path) -> Path:
     root = tmp_path / "mini-squad"
     root.mkdir()
-    (root / "corpus.jsonl").write_text("".join(
-        json.dumps({"doc_id": d, "title": t, "text": x}) + "\n" for d, t, x in PARAGRAPHS))
-    (root / "questions.jsonl").write_text("".join(
-        json.dumps({"id": i, "question": q, "doc_id": d, "answerable": a, "answers": ans,
-                    "plausible_answers": []}) + "\n" for i, q, d, a, ans in QUESTIONS))
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps({"doc_id": d, "title": t, "text": x}) + "\n" for d, t, x in PARAGRAPHS)
+    )
+    (root / "questions.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "question": q,
+                    "doc_id": d,
+                    "answerable": a,
+                    "answers": ans,
+                    "plausible_answers": [],
+                }
+            )
+            + "\n"
+            for i, q, d, a, ans in QUESTIONS
+        )
+    )
     return root  # fmt: skip
 
 

@@ -11,6 +11,7 @@ coefficients learned on public data (`evals/train_scorer.py`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -119,7 +120,7 @@ def prepare_question(text: str, abbreviations: Mapping[str, str] | None = None) 
         info=info,
         kind=question_kind(text, info),
         terms=expand_terms(info, text, abbreviations or {}),
-        bigrams=set(zip(norms, norms[1:], strict=False)),
+        bigrams=set(itertools.pairwise(norms)),
         negated=bool(_NEGATION.search(text)),
         listy=bool(_LIST_CUES.search(text)),
     )
@@ -217,7 +218,7 @@ def featurize(
     cos_order = np.argsort(-cos)
     cos_rank = np.empty(len(sentences), dtype=np.int64)
     cos_rank[cos_order] = np.arange(1, len(sentences) + 1)
-    rows: list[list[float]] = []
+    rows: list[dict[str, float]] = []
     for i, s in enumerate(sentences):
         siblings = by_passage[s.passage.n]
         pos = siblings.index(i)
@@ -235,21 +236,10 @@ def featurize(
             "cov_ctx": _coverage(q, ctx_terms, idf),
             "cov_passage": _coverage(q, passage_terms[s.passage.n], idf),
             "bigram": (
-                sum(
-                    b
-                    in set(
-                        zip(
-                            [t.norm for t in tokens[i]],
-                            [t.norm for t in tokens[i]][1:],
-                            strict=False,
-                        )
-                    )
-                    for b in q.bigrams
-                )
-                / len(q.bigrams)
+                len(q.bigrams & set(itertools.pairwise(t.norm for t in tokens[i]))) / len(q.bigrams)
                 if q.bigrams
                 else 0.0
-            ),  # fmt: skip
+            ),
             "miss_entities": float(len(entities - ctx_terms)),
             "miss_numbers": float(len(numbers - terms[i])),
             "miss_entities_passage": float(len(entities - passage_terms[s.passage.n])),

@@ -11,7 +11,6 @@ operating point.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +51,6 @@ class ExtractiveAnswerer:
         self._threshold = threshold
         self._abbreviations = abbreviations
         self._vectors = SentenceVectors(embedder.embed_documents)
-        self._embed_query = lru_cache(maxsize=1024)(embedder.embed_query)
 
     @property
     def name(self) -> str:
@@ -71,7 +69,9 @@ class ExtractiveAnswerer:
     def _scores(
         self, q: Question, sentences: list[Sentence], vectors: Matrix
     ) -> npt.NDArray[np.float64]:
-        return self.model.score(featurize(q, sentences, vectors, self._embed_query(q.text)))
+        return self.model.score(
+            featurize(q, sentences, vectors, self._embedder.embed_query(q.text))
+        )
 
     def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
         """The sentences that answer `question`, in reading order (empty: abstain)."""

@@ -74,10 +74,12 @@ def parse_model(raw: str) -> ScorerModel:
         body = json.loads(raw)
         if tuple(body["features"]) != FEATURES:
             raise ValueError("its feature list differs from service.answering.evidence.FEATURES")
-        arrays = [np.asarray(body[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
-        if any(a.shape != (len(FEATURES),) for a in arrays):
+        mean, scale, coef = (
+            np.asarray(body[k], dtype=np.float64) for k in ("mean", "scale", "coef")
+        )
+        if any(a.shape != (len(FEATURES),) for a in (mean, scale, coef)):
             raise ValueError("mean/scale/coef must have one value per feature")
-        return ScorerModel(*arrays, float(body["intercept"]), float(body["threshold"]),
+        return ScorerModel(mean, scale, coef, float(body["intercept"]), float(body["threshold"]),
                            float(body["extra_ratio"]))  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise ScorerModelError(f"the answer scorer model is invalid: {exc}") from exc
