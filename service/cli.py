@@ -17,7 +17,7 @@ from rich.markup import escape
 from evals.cli import eval_command
 from indexer.cli import index_command, print_error
 from indexer.kernel.errors import CitelineError
-from indexer.kernel.settings import get_settings
+from indexer.kernel.settings import get_settings, override_settings
 from indexer.runtime import configure_offline
 
 app = typer.Typer(help="Answers questions over a folder of documents, citing every claim.",
@@ -34,13 +34,27 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
     reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="proxy addresses (a,b; CIDR ok) whose X-Forwarded-For/-Proto are believed; "
+            "default: CITELINE_TRUSTED_PROXIES (empty = believe no one)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
     settings = get_settings()
+    if forwarded_allow_ips is not None:
+        proxies = [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
+        settings = settings.model_copy(update={"trusted_proxies": proxies})
+        override_settings(settings)
+    # uvicorn's own proxy-header handling trusts 127.0.0.1 by default: off, the app decides
+    # (service/http/proxies.py) from settings.trusted_proxies only.
     uvicorn.run("service.http.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, reload=reload)  # fmt: skip
+                port=port or settings.port, reload=reload, proxy_headers=False)  # fmt: skip
 
 
 @app.command()

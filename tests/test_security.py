@@ -148,7 +148,7 @@ def test_widget_token_opens_ask_routes_for_its_origin_only() -> None:
     auth = {"Authorization": f"Bearer {token}"}
     ok = client.post("/ask", headers={**auth, "Origin": ORIGIN})
     assert ok.status_code == 200 and ok.json()["kind"] == "widget"
-    assert ORIGIN in ok.json()["id"]
+    assert ok.json()["id"] == "widget:ip:testclient"  # the address, not the chosen origin
     other_origin = client.post("/ask", headers={**auth, "Origin": "https://evil.example"})
     assert other_origin.status_code == 401
     not_a_chat_route = client.get("/search", headers={**auth, "Origin": ORIGIN})
@@ -256,7 +256,10 @@ def test_real_app_auth_widget_tokens_and_rate_limit(seed_pipeline: Any) -> None:
         auth = {"Authorization": f"Bearer {KEY}"}
         assert httpx.post(f"{base}/v1/ask", json=ask, headers=auth).status_code == 200
 
-        token = httpx.get(f"{base}/v1/widget/token", headers={"Origin": ORIGIN}).json()["token"]
+        # The embedding page's backend exchanges its key for a token bound to the page origin.
+        assert httpx.get(f"{base}/v1/widget/token", headers={"Origin": ORIGIN}).status_code == 401
+        minted = httpx.get(f"{base}/v1/widget/token", params={"origin": ORIGIN}, headers=auth)
+        token = minted.json()["token"]
         widget = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
         assert httpx.post(f"{base}/v1/ask", json=ask, headers=widget).status_code == 200
         search = httpx.post(f"{base}/v1/search", json=ask, headers=widget)

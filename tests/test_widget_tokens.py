@@ -74,7 +74,7 @@ def _app(settings: Settings) -> FastAPI:
 
 
 def test_origin_guard_and_token_endpoint() -> None:
-    s = _settings(cors_origins=[ORIGIN], auth_enabled=True)
+    s = _settings(cors_origins=[ORIGIN], auth_enabled=True, widget_anonymous=True)
     with TestClient(_app(s), base_url="http://citeline.test") as client:
         # Allowed cross origin: a token bound to it, with CORS headers.
         ok = client.get("/v1/widget/token", headers={"Origin": ORIGIN})

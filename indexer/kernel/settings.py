@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default_factory=list,
         description="browser origins allowed to call the API (a,b); empty = same origin",
     )
+    allowed_hosts: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host header values served (a,b; `*.example.com`; `*` = any): DNS rebinding",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list,
+        description="proxy addresses (a,b; CIDR ok) whose X-Forwarded-For/-Proto are believed",
+    )
     log_level: str = "INFO"
 
     # ---- security: API keys (sha256 hashes, service/security/api_keys.py), widget, rate limit ----
@@ -98,6 +106,14 @@ class Settings(BaseSettings):
         default=None, description="HMAC key for widget tokens; unset = random per process"
     )
     widget_token_ttl_s: int = Field(default=300, ge=10, le=3600)
+    widget_anonymous: bool = Field(
+        default=False,
+        description="auth on: anyone who can reach the service may get a widget token and ask",
+    )
+    trusted_user_header: str | None = Field(
+        default=None,
+        description="header a trusted SSO proxy sets to the signed-in user; it may mint tokens",
+    )
     rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
     rate_limit_burst: int = Field(default=20, ge=1)
 

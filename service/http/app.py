@@ -21,6 +21,7 @@ from service.http.cors import install_cors
 from service.http.deps import ensure_pipeline
 from service.http.errors import install_error_handlers
 from service.http.limits import BodyLimitMiddleware
+from service.http.proxies import ClientAddressMiddleware, HostGuard
 from service.http.routes import ask, health, openai_compat, widget
 from service.observability.metrics import install_observability
 from service.pipeline import Pipeline, build_pipeline
@@ -77,5 +78,8 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(widget.router)
     install_cors(app, settings)
-    install_observability(app, settings)  # hardening: request ids, JSON logs, /metrics (outermost)
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)  # DNS rebinding
+    install_observability(app, settings)  # hardening: request ids, JSON logs, /metrics
+    # Outermost: the real client address (proxy headers from trusted proxies only).
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

@@ -33,6 +33,7 @@ from service.http.routes.stream import (
     error_payload,
     relay,
 )
+from service.security.widget_access import capped_top_k
 
 router = APIRouter(tags=["openai"])
 
@@ -118,6 +119,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         return openai_error(
             400, "messages must contain a user message", "invalid_request_error", "no_question"
         )
+    top_k = capped_top_k(request.scope, body.top_k, settings)
     try:
         # Built on first use; inside `try` so that "no index yet" is OpenAI-shaped too.
         pipeline = await run_in_threadpool(get_pipeline, request)
@@ -125,12 +127,10 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         if body.stream:
             # Validation and retrieval happen here, so their errors still get an HTTP status.
             events = await run_in_threadpool(
-                pipeline.stream_ask, question, top_k=body.top_k, sources=body.sources
+                pipeline.stream_ask, question, top_k=top_k, sources=body.sources
             )
             return _stream(request, events, question, body.model, settings)
-        answer = await run_in_threadpool(
-            pipeline.ask, question, top_k=body.top_k, sources=body.sources
-        )
+        answer = await run_in_threadpool(pipeline.ask, question, top_k=top_k, sources=body.sources)
     except CitelineError as exc:
         return openai_error(exc.status, exc.message, "citeline_error", exc.code)
     ext = citeline_extension(answer, question)
