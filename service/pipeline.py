@@ -18,8 +18,8 @@ from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore
 from service.answering.base import Answerer
+from service.answering.drafting import draft_stream
 from service.citing.citer import Citer
-from service.citing.stream_filter import filter_markers
 from service.events import (
     DoneEvent,
     ErrorEvent,
@@ -155,25 +155,29 @@ class Pipeline:
     ) -> Iterator[StreamEvent]:
         yield PassagesEvent(passages=passages)
         mark = time.perf_counter()
-        answerer, parts = self.answerer, list[str]()
+        answerer, draft = self.answerer, Draft(text=NOT_FOUND_MESSAGE, answerable=False)
+        shown = False
         try:
             if passages:
-                for delta in self._deltas(question, passages):
-                    parts.append(delta)
-                    yield TokenEvent(text=delta)
+                for item in draft_stream(answerer, question, passages):
+                    if isinstance(item, Draft):
+                        draft = item
+                    else:
+                        shown = True
+                        yield TokenEvent(text=item)
         except LLMError as exc:
-            if self.fallback is None or parts:
+            if self.fallback is None or shown:
                 yield ErrorEvent(code=exc.code, message=exc.message)
                 yield DoneEvent()
                 return
             answerer = self.fallback
-            for delta in filter_markers(
-                answerer.stream(question, passages), self._numbers(passages)
-            ):
-                parts.append(delta)
-                yield TokenEvent(text=delta)
+            for item in draft_stream(answerer, question, passages):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    yield TokenEvent(text=item)
         timings["generate"] = _ms(mark)
-        draft = Draft(text="".join(parts), answerable=bool(parts))
+        # The same citer on the same kind of draft as `ask`: the final event equals its answer.
         cited = self._citer.cite(draft, passages)
         timings["total"] = _ms(started)
         yield FinalEvent(
@@ -184,13 +188,6 @@ class Pipeline:
             timings_ms=timings,
         )
         yield DoneEvent()
-
-    def _deltas(self, question: str, passages: list[Passage]) -> Iterator[str]:
-        return filter_markers(self.answerer.stream(question, passages), self._numbers(passages))
-
-    @staticmethod
-    def _numbers(passages: list[Passage]) -> list[int]:
-        return [p.n for p in passages]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

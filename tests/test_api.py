@@ -58,7 +58,7 @@ def test_ask_returns_citations_found_verbatim_in_the_files(api: httpx.Client) ->
         assert text[c["char_start"] : c["char_end"]] == c["quote"]
         assert f"[{c['n']}]" in body["answer"]
         assert set(c) == {"n", "source", "title", "line_start", "line_end", "char_start",
-                          "char_end", "quote", "score"}  # fmt: skip
+                          "char_end", "quote", "score", "verified"}  # fmt: skip
     p = body["passages"][0]
     assert set(p) == {"n", "source", "title", "text", "score", "char_start", "char_end",
                       "line_start", "line_end"}  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -73,6 +75,11 @@ class Citation(BaseModel):
     char_end: int
     quote: str
     score: float
+    verified: Literal["file", "index"] = Field(
+        default="index",
+        description="`file`: the quote was found at these offsets in the source file as it is "
+        "now; `index`: the file was missing or changed, the quote is the indexed text",
+    )
 
 
 class Answer(BaseModel):

@@ -1,8 +1,16 @@
-"""Check a quote against the source file it claims to come from, when that file is the indexed one.
+"""Check a quote against the source file it claims to come from, and say which check passed.
 
-Why a second check beyond the chunk: the chunk text came out of the store, the file is the ground
-truth a user will open. A file that changed since indexing (hash differs) or cannot be read is not
-evidence either way, so only the chunk check applies then.
+`"file"`: the file in the corpus folder, read now and turned into text the way the indexer does
+(`indexer.loading.document_text`: UTF-8, BOM dropped, universal newlines, HTML markup blanked),
+holds exactly `quote` at `char_start:char_end`. That is the check a user would make.
+
+`"index"`: the file could not be compared (no corpus folder configured, missing, unreadable, or
+changed since indexing and no longer holding the quote there). The quote is then only the
+index's stored copy of the text: still exact at those offsets *in the indexed version*, but not
+confirmed against the file. Clients can show it as such.
+
+`None`: the file is the indexed one (same sha256) and disagrees with the quote: the stored chunk is
+not the file's text, and the citation is dropped.
 """
 
 from __future__ import annotations
@@ -10,20 +18,20 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+
+from indexer.loading import document_text
+
+Verified = Literal["file", "index"]
 
 
 @lru_cache(maxsize=32)
-def _decoded(path: str, doc_hash: str, mtime_ns: int, size: int) -> str | None:
-    """File text if its bytes hash to `doc_hash`; keyed on mtime/size so an edit is re-read."""
+def _read(path: str, mtime_ns: int, size: int) -> tuple[str, str] | None:
+    """(sha256 of the bytes, indexed text) of a file; keyed on mtime/size so an edit is re-read."""
     try:
         data = Path(path).read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != doc_hash:
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return hashlib.sha256(data).hexdigest(), document_text(path, data)
+    except (OSError, UnicodeDecodeError):
         return None
 
 
@@ -31,7 +39,7 @@ class SourceVerifier:
     def __init__(self, corpus_dir: Path | None) -> None:
         self._root = corpus_dir.resolve() if corpus_dir is not None else None
 
-    def _text(self, source: str, doc_hash: str) -> str | None:
+    def _file(self, source: str) -> tuple[str, str] | None:
         if self._root is None:
             return None
         path = (self._root / source).resolve()
@@ -41,14 +49,15 @@ class SourceVerifier:
             stat = path.stat()
         except OSError:
             return None
-        return _decoded(str(path), doc_hash, stat.st_mtime_ns, stat.st_size)
+        return _read(str(path), stat.st_mtime_ns, stat.st_size)
 
-    def matches(self, source: str, doc_hash: str, start: int, end: int, quote: str) -> bool:
-        """False only when the indexed file is readable and disagrees with the quote."""
-        text = self._text(source, doc_hash)
-        if text is None:
-            return True
+    def check(
+        self, source: str, doc_hash: str, start: int, end: int, quote: str
+    ) -> Verified | None:
+        found = self._file(source)
+        if found is None:
+            return "index"
+        digest, text = found
         if text[start:end] == quote:
-            return True
-        # The indexer may have read the file with universal newlines.
-        return text.replace("\r\n", "\n").replace("\r", "\n")[start:end] == quote
+            return "file"
+        return None if digest == doc_hash else "index"
