@@ -93,6 +93,6 @@ class HostGuard:
             host = Headers(scope=scope).get("host", "")
             if not host_allowed(host, self.allowed):
                 message = "this host name is not served here (settings.allowed_hosts)"
-                await send_json_error(send, 400, "invalid_host", message)
+                await send_json_error(send, 400, "invalid_host", message, scope=scope)
                 return
         await self.app(scope, receive, send)

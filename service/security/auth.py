@@ -119,7 +119,7 @@ class AuthMiddleware:
             principal = self.policy.authenticate(scope)
         except CitelineError as exc:
             extra = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
-            await send_json_error(send, exc.status, exc.code, exc.message, extra)
+            await send_json_error(send, exc.status, exc.code, exc.message, extra, scope)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

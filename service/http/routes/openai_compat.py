@@ -26,6 +26,7 @@ from indexer.kernel.settings import Settings
 from service.answering.condense import Condenser, Turn, build_condenser
 from service.events import ErrorEvent, FinalEvent, StreamEvent, TokenEvent
 from service.http.deps import SettingsDep, get_pipeline
+from service.http.errors import public_message
 from service.http.routes.stream import (
     HEARTBEAT,
     PING,
@@ -132,7 +133,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
             return _stream(request, events, question, body.model, settings)
         answer = await run_in_threadpool(pipeline.ask, question, top_k=top_k, sources=body.sources)
     except CitelineError as exc:
-        return openai_error(exc.status, exc.message, "citeline_error", exc.code)
+        return openai_error(exc.status, public_message(exc), "citeline_error", exc.code)
     ext = citeline_extension(answer, question)
     message = {"role": "assistant", "content": answer.answer, "citations": ext["citations"]}
     return JSONResponse(
