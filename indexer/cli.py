@@ -56,6 +56,10 @@ def index_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the sync report as JSON.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Allow a folder with no files to empty the index."),
+    ] = False,
 ) -> None:
     """Sync a folder of documents into the index: embed new and changed files, drop deleted ones."""
     settings = get_settings()
@@ -68,6 +72,7 @@ def index_command(
             embedder=build_embedder(settings),
             rebuild=rebuild,
             progress=not (quiet or json_output),
+            allow_empty=allow_empty,
         )
     except CitelineError as exc:
         print_error(exc.message)
