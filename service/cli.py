@@ -8,6 +8,7 @@ a broken import fails loudly here instead of hiding a command.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,12 +58,25 @@ def serve(
                 port=port or settings.port, reload=reload, proxy_headers=False)  # fmt: skip
 
 
+def _corpus_relative(source: str, corpus_dir: Path) -> str:
+    """`seeds/000_x.txt` (a path from here into the corpus) -> `000_x.txt`; others unchanged."""
+    root, path = corpus_dir.resolve(), Path(source).resolve()
+    if Path(source).exists() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return source
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="the question")],
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="passages to use")] = None,
     source: Annotated[
-        list[str] | None, typer.Option("--source", help="only this file (repeatable)")
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="only this file (repeatable): its path in the corpus (`000_x.txt`), or a path to "
+            "it from here (`seeds/000_x.txt`)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON body")] = False,
 ) -> None:
@@ -71,8 +85,9 @@ def ask(
     from service.pipeline import build_pipeline
 
     settings = get_settings()
+    sources = [_corpus_relative(s, settings.corpus_dir) for s in source] if source else None
     try:
-        answer = build_pipeline(settings).ask(question, top_k, source)
+        answer = build_pipeline(settings).ask(question, top_k, sources)
     except CitelineError as exc:
         raise fail(exc) from None
     if as_json:
