@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import cast
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -55,11 +56,10 @@ def address_in(address: str, networks: Sequence[str]) -> bool:
 class ClientAddressMiddleware:
     def __init__(self, app: ASGIApp, trusted_proxies: Sequence[str]) -> None:
         self.app = app
-        self.inner: ASGIApp = (
-            ProxyHeadersMiddleware(app, trusted_hosts=list(trusted_proxies))  # type: ignore[arg-type]
-            if trusted_proxies
-            else app
-        )
+        self.inner: ASGIApp = app
+        if trusted_proxies:
+            proxied = ProxyHeadersMiddleware(app, trusted_hosts=list(trusted_proxies))  # type: ignore[arg-type]
+            self.inner = cast(ASGIApp, proxied)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
