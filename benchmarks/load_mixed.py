@@ -148,7 +148,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CITELINE_DATA_DIR": str(work / "data"),
            "CITELINE_CORPUS_DIR": str(corpus), "CITELINE_EMBEDDER": args.embedder,
            "CITELINE_AUTH_ENABLED": "1", "CITELINE_API_KEY_HASHES": hash_key(key),
-           "CITELINE_RATE_LIMIT_PER_MINUTE": "100000", "CITELINE_RATE_LIMIT_BURST": "1000",
+           "CITELINE_RATE_LIMIT_PER_MINUTE": "100000",
            "CITELINE_INDEX_LOCK_WAIT_S": "120", "CITELINE_LOG_LEVEL": "WARNING"}  # fmt: skip
     assert run_indexer(env, corpus)[0] == 0
     syncs: list[dict[str, Any]] = []

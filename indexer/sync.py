@@ -23,13 +23,13 @@ from pydantic import BaseModel, Field
 from indexer.bm25 import BM25Index
 from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
-from indexer.kernel.errors import DocumentError, EmbeddingMismatchError
+from indexer.kernel.errors import DocumentError
 from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
 from indexer.loading import Document, SkippedFile, load_corpus
 from indexer.locking import IndexLock, index_lock
 from indexer.store.base import FileEntry, Manifest
-from indexer.store.chroma import ChromaChunkStore
+from indexer.store.chroma import ChromaChunkStore, check_embedding
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,6 @@ class SyncReport(BaseModel):
     embed_model: str = ""
     collection: str = ""
     seconds: float = 0.0
-
-
-def _check_model(manifest: Manifest, embedder: Embedder, collection: str) -> None:
-    if manifest.embed_model != embedder.name or manifest.dim != embedder.dim:
-        raise EmbeddingMismatchError(
-            f"collection {collection!r} was built with {manifest.embed_model} ({manifest.dim}-d), "
-            f"but the configured embedder is {embedder.name} ({embedder.dim}-d): run "
-            "`citeline index --rebuild` to re-embed everything with the new model"
-        )
 
 
 def _sweep_orphans(store: ChromaChunkStore, manifest: Manifest) -> tuple[int, set[str]]:
@@ -201,7 +192,7 @@ def sync_corpus(
         if old is None or rebuild:  # no manifest: nothing is live, any leftovers are garbage
             store.reset()
             old = Manifest(embed_model=embedder.name, dim=embedder.dim)
-        _check_model(old, embedder, settings.collection)
+        check_embedding(old, embedder.name, embedder.dim, settings.collection)
         report.chunks_deleted, broken = _sweep_orphans(store, old)  # step 0
         files, to_embed = _plan(loaded.documents, old, broken, report)
         if to_embed:

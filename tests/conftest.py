@@ -56,7 +56,7 @@ def minilm_embedder() -> MiniLMEmbedder:
     """The real numpy MiniLM, loaded once per session (~0.5 s)."""
     from indexer.embedding.minilm import MiniLMEmbedder
 
-    embedder = MiniLMEmbedder(threads=2, batch_size=8)
+    embedder = MiniLMEmbedder(batch_size=8)
     embedder.warm_up()
     return embedder
 
@@ -124,7 +124,8 @@ def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -
 
 def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
     """An `InMemoryChunkStore` over `chunks`, embedded with `embedder`, with a matching manifest."""
-    from indexer.store.base import FileEntry, InMemoryChunkStore, Manifest
+    from indexer.store.base import FileEntry, Manifest
+    from tests.fakes import InMemoryChunkStore
 
     files = {
         c.source: FileEntry(source=c.source, doc_hash=c.doc_hash, title=c.title,
@@ -137,9 +138,9 @@ def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def seed_embedder() -> Any:
-    from indexer.embedding.base import FakeEmbedder
+    from indexer.embedding.hashing import HashingEmbedder
 
-    return FakeEmbedder(dim=1024)  # wide enough that hashed words rarely collide
+    return HashingEmbedder(dim=1024)  # wide enough that hashed words rarely collide
 
 
 @pytest.fixture(scope="session")
@@ -180,16 +181,16 @@ def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
 
 # ---- indexer (loading, chunking, Chroma store, sync) ----
 class CountingEmbedder:
-    """A `FakeEmbedder` that counts model work, to prove an unchanged sync does none.
+    """A `HashingEmbedder` that counts model work, to prove an unchanged sync does none.
 
     `fail_after` makes `embed_documents` raise once that many batches have been embedded
     (a crash in the middle of step 1).
     """
 
     def __init__(self, dim: int = 64, max_tokens: int = 512, fail_after: int | None = None):
-        from indexer.embedding.base import FakeEmbedder
+        from indexer.embedding.hashing import HashingEmbedder
 
-        self._inner = FakeEmbedder(dim=dim, max_tokens=max_tokens)
+        self._inner = HashingEmbedder(dim=dim, max_tokens=max_tokens)
         self.name, self.dim, self.max_tokens = self._inner.name, dim, max_tokens
         self.fail_after = fail_after
         self.warm_ups = self.token_counts = self.batches = self.texts = 0

@@ -18,6 +18,7 @@ from indexer.kernel.settings import Settings
 from service.http.app import create_app
 from service.http.proxies import address_in, host_allowed
 from service.security.api_keys import generate_key, hash_key
+from service.security.auth import RATE_LIMIT_BURST
 from service.security.widget_access import WIDGET_MAX_TOP_K
 from tests.browser import serve
 from tests.conftest import free_port
@@ -96,8 +97,7 @@ def citeline_serve(tmp_path: Path) -> Iterator[Any]:
     def start(*args: str) -> str:
         port = free_port()
         env = {**os.environ, "CITELINE_DATA_DIR": str(tmp_path / "data"),
-               "CITELINE_RATE_LIMIT_PER_MINUTE": "1", "CITELINE_RATE_LIMIT_BURST": "2",
-               "CITELINE_EMBEDDER": "fake"}  # fmt: skip
+               "CITELINE_RATE_LIMIT_PER_MINUTE": "1", "CITELINE_EMBEDDER": "fake"}  # fmt: skip
         cli = Path(sys.executable).parent / "citeline"
         proc = subprocess.Popen([str(cli), "serve", "--port", str(port), *args], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -123,12 +123,15 @@ def _codes(base: str, forwarded: list[str]) -> list[int]:
             for ip in forwarded]  # fmt: skip
 
 
+ROTATING = [f"1.1.1.{n}" for n in range(RATE_LIMIT_BURST + 1)]  # one more than a bucket holds
+
+
 def test_rotating_forwarded_for_does_not_open_new_buckets(citeline_serve: Any) -> None:
     base = citeline_serve()
-    assert _codes(base, ["1.1.1.1", "2.2.2.2", "3.3.3.3"])[-1] == 429
+    assert _codes(base, ROTATING)[-1] == 429
 
 
 def test_forwarded_for_is_believed_from_configured_proxies(citeline_serve: Any) -> None:
     base = citeline_serve("--forwarded-allow-ips", "127.0.0.1")
-    assert 429 not in _codes(base, ["1.1.1.1", "2.2.2.2", "3.3.3.3"])
-    assert _codes(base, ["4.4.4.4"] * 3)[-1] == 429
+    assert 429 not in _codes(base, ROTATING)
+    assert _codes(base, ["4.4.4.4"] * (RATE_LIMIT_BURST + 1))[-1] == 429

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from indexer import sync
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.errors import IndexNotReadyError
 from indexer.kernel.models import Passage
 from indexer.kernel.settings import Settings
@@ -162,7 +162,7 @@ def test_health_ready_and_docs(api: httpx.Client) -> None:
 
 
 def test_empty_index_is_not_ready_and_ask_is_503(tmp_path: Path) -> None:
-    embedder = FakeEmbedder()
+    embedder = HashingEmbedder()
     empty = in_memory_store([], embedder)
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path)
     pipeline = Pipeline(settings, embedder, empty, ExtractiveAnswerer())

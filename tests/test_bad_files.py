@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.chunking import Chunker
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.models import Chunk, Draft, DraftQuote, Passage
 from indexer.kernel.settings import Settings
 from indexer.loading import Document, document_text
@@ -116,7 +116,7 @@ _chunker: Chunker | None = None
 def _get_chunker() -> Chunker:
     global _chunker
     if _chunker is None:  # one per module: building the tiktoken splitter is the slow part
-        _chunker = Chunker(32, 8, "cl100k_base", FakeEmbedder().count_tokens, max_tokens=24)
+        _chunker = Chunker(32, 8, "cl100k_base", HashingEmbedder().count_tokens, max_tokens=24)
     return _chunker
 
 
@@ -195,7 +195,7 @@ def test_bad_files_are_skipped_with_a_reason_or_cleaned_never_a_crash(tmp_path: 
     corpus = tmp_path / "corpus"
     expected = _bad_corpus(corpus)
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus, max_file_bytes=100_000)
-    embedder = FakeEmbedder(dim=256)
+    embedder = HashingEmbedder(dim=256)
     report = sync_corpus(settings, corpus, embedder=embedder, progress=False)
     skipped = {s.source: s.reason for s in report.skipped}
     assert set(skipped) == {s for s, what in expected.items() if what == "skip"}

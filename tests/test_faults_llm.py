@@ -23,8 +23,10 @@ import httpx
 import pytest
 
 from indexer.kernel.settings import Settings
+from service.answering import openai_llm
 from service.answering.factory import build_answerers
 from service.http.app import create_app
+from service.http.routes import stream
 from service.pipeline import Pipeline
 from tests.browser import serve
 from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port
@@ -38,11 +40,16 @@ SECRET = "sk-test-do-not-leak-0123456789abcdef"
 CLIENT_TIMEOUT = 20.0  # a request the server does not answer by then counts as a hang
 
 
+@pytest.fixture(autouse=True)
+def _fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openai_llm, "LLM_MAX_RETRIES", 0)
+    monkeypatch.setattr(stream, "HEARTBEAT_S", 0.5)
+
+
 def _app(seed_embedder: Any, seed_store: Any, llm_url: str, *, fallback: bool) -> Any:
     settings = Settings(
         corpus_dir=SEEDS_DIR, answerer="openai", llm_base_url=llm_url, llm_api_key=SECRET,
-        llm_timeout_s=1.0, llm_max_retries=0, llm_fallback_extractive=fallback,
-        sse_heartbeat_s=0.5,
+        llm_timeout_s=1.0, llm_fallback_extractive=fallback,
     )  # fmt: skip
     answerer, backup = build_answerers(settings, seed_embedder)
     pipeline = Pipeline(settings, seed_embedder, seed_store, answerer, fallback=backup)

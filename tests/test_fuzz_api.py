@@ -23,6 +23,7 @@ from schemathesis.checks import not_a_server_error
 from indexer.kernel.settings import Settings
 from service.answering.extractive import ExtractiveAnswerer
 from service.http.app import create_app
+from service.http.routes import stream
 from service.pipeline import Pipeline
 from service.security.api_keys import generate_key, hash_key
 from tests.browser import serve
@@ -43,11 +44,12 @@ def base_url(seed_embedder: Any, seed_store: Any) -> Iterator[str]:
         auth_enabled=True,
         api_key_hashes=[hash_key(KEY)],
         rate_limit_per_minute=0,
-        sse_heartbeat_s=1.0,
     )
     pipeline = Pipeline(app_settings, seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder))
-    with serve(create_app(app_settings, pipeline), ready_path="/healthz") as base:
-        yield base
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stream, "HEARTBEAT_S", 1.0)
+        with serve(create_app(app_settings, pipeline), ready_path="/healthz") as base:
+            yield base
 
 
 def json_error_body(ctx: Any, response: Any, case: Any) -> bool | None:

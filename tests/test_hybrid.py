@@ -73,12 +73,12 @@ def test_near_duplicates_collapse_to_the_best_one() -> None:
 
 def test_sync_saves_the_keyword_index_for_the_live_manifest(tmp_path: Any, corpus: Any) -> None:
     from indexer.bm25 import BM25Index
-    from indexer.embedding.base import FakeEmbedder
+    from indexer.embedding.hashing import HashingEmbedder
     from indexer.kernel.settings import Settings
     from indexer.sync import sync_corpus
 
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
-    embedder = FakeEmbedder()
+    embedder = HashingEmbedder()
     sync_corpus(settings, corpus, embedder=embedder, progress=False)
     store = open_chunk_store(settings, embedder.name, embedder.dim)
     first = store.manifest()

@@ -111,11 +111,11 @@ import sys, time
 from pathlib import Path
 from indexer.runtime import configure_offline
 configure_offline()
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
 
-class SlowEmbedder(FakeEmbedder):
+class SlowEmbedder(HashingEmbedder):
     batches = 0
     def embed_documents(self, texts):
         if self.batches == 2:

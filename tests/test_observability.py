@@ -14,14 +14,8 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from service.observability.metrics import (
-    InstrumentedPipeline,
-    Metrics,
-    ObservabilityMiddleware,
-    accept_request_id,
-    add_metrics_route,
-    configure_logging,
-)
+from service.observability.logging import accept_request_id, configure_logging
+from service.observability.metrics import Metrics, ObservabilityMiddleware, add_metrics_route
 
 app_log = logging.getLogger("citeline.test.route")
 
@@ -154,21 +148,24 @@ def test_a_store_that_is_down_does_not_break_the_scrape() -> None:
     assert resp.status_code == 200 and "citeline_index_chunks" not in resp.text
 
 
-def test_an_instrumented_pipeline_reports_embed_retrieve_and_generate(
+def test_json_and_streamed_answers_feed_the_stage_histogram(
     seed_embedder: Any, seed_store: Any
 ) -> None:
     from indexer.kernel.settings import Settings
     from service.answering.extractive import ExtractiveAnswerer
+    from service.http.app import create_app
     from service.pipeline import Pipeline
 
-    inner = Pipeline(Settings(), seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder))
-    metrics = Metrics()
-    pipeline = InstrumentedPipeline(inner, metrics)
-    pipeline.ask("What does Haier make?")
-    assert pipeline.search("BYD batteries")  # passes through, untimed by stage
-    events = list(pipeline.stream_ask("What does Huawei do?"))
-    assert type(events[-1]).__name__ == "DoneEvent"
-    assert pipeline.store is seed_store  # everything else is the wrapped pipeline's
+    pipeline = Pipeline(Settings(), seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder))
+    app = create_app(Settings(), pipeline)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.post("/v1/ask", json={"question": "What does Haier make?"}).status_code == 200
+        assert client.post("/v1/search", json={"question": "BYD batteries"}).status_code == 200
+        streamed = client.post("/v1/ask", json={"question": "What does Huawei do?", "stream": True})
+        assert "event: done" in streamed.text
+        chat = {"model": "citeline", "messages": [{"role": "user", "content": "What is BYD?"}]}
+        assert client.post("/v1/chat/completions", json=chat).status_code == 200
+    metrics = app.state.metrics
 
     def count(stage: str) -> float:
         value = metrics.registry.get_sample_value(
@@ -176,24 +173,9 @@ def test_an_instrumented_pipeline_reports_embed_retrieve_and_generate(
         )
         return value or 0.0
 
-    assert (count("embed"), count("retrieve"), count("generate")) == (2.0, 2.0, 2.0)
-
-
-def test_closing_an_instrumented_stream_closes_the_pipelines_generator() -> None:
-    closed: list[bool] = []
-
-    class Inner:
-        def stream_ask(self, question: str) -> Iterator[str]:
-            try:
-                yield "a"
-                yield "b"
-            finally:
-                closed.append(True)
-
-    stream = InstrumentedPipeline(Inner(), Metrics()).stream_ask("q")
-    assert next(stream) == "a"
-    stream.close()  # type: ignore[attr-defined]
-    assert closed == [True]
+    # Searches are untimed by stage; JSON, streamed and chat answers each count once.
+    assert (count("embed"), count("retrieve"), count("generate")) == (3.0, 3.0, 3.0)
+    assert app.state.pipeline is pipeline  # the app never wraps or modifies a given pipeline
 
 
 # ---- end to end: the real app on real uvicorn ----

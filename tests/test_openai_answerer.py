@@ -10,6 +10,7 @@ import pytest
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Chunk, Passage
 from indexer.kernel.settings import Settings
+from service.answering import openai_llm
 from service.answering.extractive import ExtractiveAnswerer
 from service.answering.llm_client import PLACEHOLDER_KEY
 from service.answering.openai_llm import OpenAIAnswerer
@@ -41,6 +42,11 @@ def fake(server: FakeOpenAI) -> FakeOpenAI:
     return server
 
 
+@pytest.fixture(autouse=True)
+def _fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openai_llm, "LLM_MAX_RETRIES", 0)
+
+
 def llm_settings(base_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "corpus_dir": SEEDS_DIR,
@@ -48,7 +54,6 @@ def llm_settings(base_url: str, **extra: Any) -> Settings:
         "llm_base_url": base_url,
         "llm_model": "fake-model",
         "llm_timeout_s": 5.0,
-        "llm_max_retries": 0,
     }
     values.update(extra)
     return Settings(**values)

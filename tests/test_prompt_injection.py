@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.embedding.base import FakeEmbedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.settings import Settings
+from service.answering import openai_llm
 from service.answering.factory import build_answerers
 from service.answering.prompts import SYSTEM
 from service.http.app import create_app
@@ -65,19 +66,19 @@ def _settings(**kw: Any) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def store_and_embedder() -> tuple[Any, FakeEmbedder]:
-    embedder = FakeEmbedder(dim=1024)
+def store_and_embedder() -> tuple[Any, HashingEmbedder]:
+    embedder = HashingEmbedder(dim=1024)
     return in_memory_store(seed_paragraph_chunks(CORPUS), embedder), embedder
 
 
-def _pipeline(settings: Settings, store_and_embedder: tuple[Any, FakeEmbedder]) -> Pipeline:
+def _pipeline(settings: Settings, store_and_embedder: tuple[Any, HashingEmbedder]) -> Pipeline:
     store, embedder = store_and_embedder
     answerer, fallback = build_answerers(settings, embedder)
     return Pipeline(settings, embedder, store, answerer, fallback=fallback)
 
 
 @pytest.fixture(scope="module")
-def extractive_base(store_and_embedder: tuple[Any, FakeEmbedder]) -> Iterator[str]:
+def extractive_base(store_and_embedder: tuple[Any, HashingEmbedder]) -> Iterator[str]:
     settings = _settings(answerer="extractive")
     with serve(
         create_app(settings, _pipeline(settings, store_and_embedder)), ready_path="/healthz"
@@ -92,12 +93,13 @@ def llm() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def llm_base(store_and_embedder: tuple[Any, FakeEmbedder], llm: FakeOpenAI) -> Iterator[str]:
-    settings = _settings(answerer="openai", llm_base_url=llm.base_url, llm_max_retries=0)
-    with serve(
-        create_app(settings, _pipeline(settings, store_and_embedder)), ready_path="/healthz"
-    ) as base:
-        yield base
+def llm_base(store_and_embedder: tuple[Any, HashingEmbedder], llm: FakeOpenAI) -> Iterator[str]:
+    settings = _settings(answerer="openai", llm_base_url=llm.base_url)
+    app = create_app(settings, _pipeline(settings, store_and_embedder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openai_llm, "LLM_MAX_RETRIES", 0)
+        with serve(app, ready_path="/healthz") as base:
+            yield base
 
 
 def _no_secrets(text: str) -> None:
@@ -173,7 +175,7 @@ def test_an_obeying_llm_answer_keeps_none_of_the_injected_text(llm_base: str) ->
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent (make browser)")
 @pytest.mark.parametrize("answerer", ["extractive", "openai"])
 def test_the_widget_shows_hostile_markup_as_text(
-    store_and_embedder: tuple[Any, FakeEmbedder], llm: FakeOpenAI, answerer: str
+    store_and_embedder: tuple[Any, HashingEmbedder], llm: FakeOpenAI, answerer: str
 ) -> None:
     settings = Settings(corpus_dir=CORPUS, answerer=answerer, llm_base_url=llm.base_url)  # type: ignore[arg-type]
     app = create_app(settings, _pipeline(settings, store_and_embedder))

@@ -17,6 +17,7 @@ from indexer.kernel.settings import Settings
 from service.http.app import create_app
 from service.http.limits import BodyLimitMiddleware
 from service.security import api_keys
+from service.security import auth as auth_module
 from service.security.api_keys import KeyRing, generate_key, hash_key
 from service.security.auth import AuthMiddleware, AuthPolicy, Principal, policy_from_settings
 from service.security.widget_tokens import mint_widget_token
@@ -237,11 +238,14 @@ def test_open_and_widget_paths_match_exactly_or_by_an_explicit_star() -> None:
 
 
 @pytest.mark.slow
-def test_real_app_auth_widget_tokens_and_rate_limit(seed_pipeline: Any) -> None:
+def test_real_app_auth_widget_tokens_and_rate_limit(
+    seed_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth_module, "RATE_LIMIT_BURST", 4)
     other = generate_key()
     settings = Settings(
         auth_enabled=True, api_key_hashes=[hash_key(KEY), hash_key(other)], cors_origins=[ORIGIN],
-        widget_token_secret="e2e-secret", rate_limit_per_minute=60, rate_limit_burst=4,
+        widget_token_secret="e2e-secret", rate_limit_per_minute=60,
     )  # fmt: skip
     ask = {"question": "How many R&D centers does Huawei have?"}
     with serve(create_app(settings, seed_pipeline), ready_path="/healthz") as base:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from indexer.kernel.settings import Settings
+from service.http.routes import stream
 from service.http.routes.stream import wants_stream
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
@@ -66,10 +67,11 @@ def test_events_in_order_with_headers() -> None:
     assert pipeline.finished.is_set()
 
 
-def test_heartbeat_comments_while_idle() -> None:
+def test_heartbeat_comments_while_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "HEARTBEAT_S", 0.03)
     pipeline = ScriptedPipeline([passage_for(HUAWEI, 16)], "Sixteen [1].", delay_s=0.3)
     with (
-        serve(standin_app(Settings(sse_heartbeat_s=0.03), pipeline)) as base,
+        serve(standin_app(Settings(), pipeline)) as base,
         httpx.stream("POST", base + "/v1/ask", json={"question": "q"}) as r,
     ):
         events = list(sse_events(r))

@@ -10,6 +10,7 @@ from indexer.kernel.settings import Settings
 from service.http.cors import install_cors
 from service.http.routes.widget import router as widget_router
 from service.security.widget_tokens import (
+    WIDGET_TOKEN_TTL_S,
     WidgetTokenError,
     is_widget_token,
     mint_widget_token,
@@ -28,12 +29,12 @@ def test_token_round_trip_and_binding() -> None:
     s = _settings()
     minted = mint_widget_token(ORIGIN, s, now=1000)
     assert is_widget_token(minted.token)
-    assert minted.expires_at == 1000 + s.widget_token_ttl_s
+    assert minted.expires_at == 1000 + WIDGET_TOKEN_TTL_S
     assert verify_widget_token(minted.token, ORIGIN, s, now=1001).origin == ORIGIN
     with pytest.raises(WidgetTokenError, match="another origin"):
         verify_widget_token(minted.token, "https://evil.example", s, now=1001)
     with pytest.raises(WidgetTokenError, match="expired"):
-        verify_widget_token(minted.token, ORIGIN, s, now=1000 + s.widget_token_ttl_s)
+        verify_widget_token(minted.token, ORIGIN, s, now=1000 + WIDGET_TOKEN_TTL_S)
 
 
 def test_token_tampering_and_foreign_secret_rejected() -> None:

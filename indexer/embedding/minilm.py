@@ -156,12 +156,11 @@ def model_dir() -> Path:
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 (384-d, 256-token window) in numpy.
 
-    `threads` is honoured through `configure_offline(threads)`, which sets the BLAS thread count
-    before numpy loads; numpy offers no portable way to change it afterwards.
+    Its CPU threads are numpy's BLAS threads: `configure_offline(settings.threads)` sets them
+    before numpy loads; numpy offers no portable way to change them afterwards.
     """
 
-    def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
-        self.threads = threads
+    def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._model: tuple[_Bert, Any] | None = None  # (encoder, tokenizer), set once, atomically

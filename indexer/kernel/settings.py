@@ -74,15 +74,12 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 512
-    llm_max_retries: int = Field(default=1, ge=0, le=5)  # OpenAI client level; 0 = fail fast
     llm_fallback_extractive: bool = False
 
     # ---- server: HTTP, request limits, streaming, browsers, logs ----
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = Field(default=2000, ge=1)
-    max_body_bytes: int = Field(default=64_000, ge=1024)
-    sse_heartbeat_s: float = Field(default=5.0, gt=0, description="`: ping` interval for SSE")
     cors_origins: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list,
         description="browser origins allowed to call the API (a,b); empty = same origin",
@@ -105,7 +102,6 @@ class Settings(BaseSettings):
     widget_token_secret: SecretStr | None = Field(
         default=None, description="HMAC key for widget tokens; unset = random per process"
     )
-    widget_token_ttl_s: int = Field(default=300, ge=10, le=3600)
     widget_anonymous: bool = Field(
         default=False,
         description="auth on: anyone who can reach the service may get a widget token and ask",
@@ -115,7 +111,6 @@ class Settings(BaseSettings):
         description="header a trusted SSO proxy sets to the signed-in user; it may mint tokens",
     )
     rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
-    rate_limit_burst: int = Field(default=20, ge=1)
 
     @property
     def bm25_dir(self) -> Path:

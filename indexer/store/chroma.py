@@ -198,10 +198,15 @@ def open_chunk_store(settings: Settings, embed_model: str, dim: int) -> ChromaCh
             f"collection {settings.collection!r} in {store.location} is empty or missing: "
             "run `citeline index` to build it"
         )
+    check_embedding(manifest, embed_model, dim, settings.collection)
+    return store
+
+
+def check_embedding(manifest: Manifest, embed_model: str, dim: int, collection: str) -> None:
+    """Vectors of one model are meaningless to another: refuse a collection built with another."""
     if manifest.embed_model != embed_model or manifest.dim != dim:
         raise EmbeddingMismatchError(
-            f"collection {settings.collection!r} was built with {manifest.embed_model} "
-            f"({manifest.dim}-d), but the configured embedder is {embed_model} ({dim}-d): "
-            "re-index with `citeline index --rebuild` or configure the original embedder"
+            f"collection {collection!r} was built with {manifest.embed_model} ({manifest.dim}-d), "
+            f"but the configured embedder is {embed_model} ({dim}-d): re-embed everything with "
+            "`citeline index --rebuild`, or configure the original embedder"
         )
-    return store

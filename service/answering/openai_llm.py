@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 # Answers are extracted facts, not prose: no sampling, so the same passages give the same answer.
 LLM_TEMPERATURE = 0.0
+LLM_MAX_RETRIES = 1  # retries per LLM call, inside the OpenAI client (tests set 0: fail fast)
 
 
 class OpenAIAnswerer:
@@ -43,9 +44,7 @@ class OpenAIAnswerer:
         """Built on first use: no connections in constructors."""
         with self._lock:
             if self._openai is None:
-                self._openai = openai_client(
-                    self._settings, max_retries=self._settings.llm_max_retries
-                )
+                self._openai = openai_client(self._settings, max_retries=LLM_MAX_RETRIES)
             return self._openai
 
     def _messages(

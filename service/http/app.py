@@ -20,7 +20,7 @@ from indexer.runtime import configure_offline
 from service.http.cors import install_cors
 from service.http.deps import ensure_pipeline
 from service.http.errors import install_error_handlers
-from service.http.limits import BodyLimitMiddleware
+from service.http.limits import MAX_BODY_BYTES, BodyLimitMiddleware
 from service.http.proxies import ClientAddressMiddleware, HostGuard
 from service.http.routes import ask, health, openai_compat, widget
 from service.observability.metrics import install_observability
@@ -67,10 +67,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pipeline = pipeline
-    app.state.pipeline_error = None
     app.state.build_pipeline = builder
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     install_access_control(app, settings)  # hardening: API keys, rate limit (inside CORS)
     app.include_router(ask.router)
     app.include_router(health.router)

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings, get_settings
 from service.pipeline import Pipeline
 
@@ -30,12 +29,8 @@ def ensure_pipeline(app: FastAPI, build: Callable[[Settings], Pipeline]) -> Pipe
     with _build_lock:
         pipeline = getattr(app.state, "pipeline", None)
         if pipeline is None:
-            try:
-                pipeline = build(app.state.settings)
-            except CitelineError as exc:
-                app.state.pipeline_error = exc.message
-                raise
-            app.state.pipeline, app.state.pipeline_error = pipeline, None
+            pipeline = build(app.state.settings)
+            app.state.pipeline = pipeline
             log.info("pipeline ready: %s", pipeline.answerer.name)
     return pipeline
 

@@ -12,6 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.http.errors import send_json_error
 
+# Larger request bodies get 413; a question is at most a few KB of JSON.
+MAX_BODY_BYTES = 64_000
+
 
 class BodyLimitMiddleware:
     """Pure ASGI: 413 for request bodies over `max_bytes`, 400 for a nonsense Content-Length."""

@@ -1,22 +1,16 @@
-"""Structured JSON logs carrying a request id, and Prometheus metrics.
+"""Prometheus metrics, and the outermost middleware: request id, access log line, request metrics.
 
-Every log line written while a request is being served carries its `request_id` (a contextvar set by
-`ObservabilityMiddleware`, which copies into threadpool routes). The id comes from a sane incoming
-`X-Request-ID` (so a proxy's id follows the request through) or is made here, and is returned in the
-response header. Metrics live in a registry per app, so tests can build many apps in one process.
+Metrics live in a registry per app, so tests can build many apps in one process. Stage timings come
+from the answers themselves (`timings_ms`): the routes hand them to `record_timings`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
-from typing import IO, Any
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -30,82 +24,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id_var: ContextVar[str] = ContextVar("citeline_request_id", default="-")
+from service.observability.logging import accept_request_id, configure_logging, request_id_var
 
-# Letters, digits and `._:-`, at most 64: nothing that could forge a log line or a header.
-_SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-    "color_message",  # the last: uvicorn's ANSI copy of msg
-}
 log = logging.getLogger("citeline.access")
-
-
-def accept_request_id(incoming: str | None) -> str:
-    if incoming and _SANE_ID.fullmatch(incoming):
-        return incoming
-    return uuid.uuid4().hex
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, request_id, and any `extra=` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-JsonFormatter.converter = time.gmtime
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is now (test runners swap it), not the one at setup."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> IO[str]:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _: IO[str]) -> None:
-        return None
-
-
-def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
-    """Route the root logger (and uvicorn's) to one JSON handler. Idempotent."""
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_citeline", False)]:
-        root.removeHandler(old)
-    handler: logging.StreamHandler[Any] = (
-        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
-    )
-    handler.setFormatter(JsonFormatter())
-    handler.setLevel(level.upper())  # also for libraries that set their own loggers' levels
-    handler._citeline = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
-    # Our own access line carries the request id and route; uvicorn's would duplicate it without.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    for chatty in ("httpx", "httpcore", "chromadb", "urllib3"):  # a line per outbound call
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
-    return handler
 
 
 class _IndexCollector(Collector):
@@ -155,47 +79,20 @@ class Metrics:
                 self.stage.labels(stage).observe(ms / 1000.0)
 
 
-class InstrumentedPipeline:
-    """The app's pipeline, feeding each answer's stage timings (embed, retrieve, generate) to
-    `metrics`, JSON and streamed alike. A proxy, so a pipeline shared between apps (tests) is
-    never modified; everything else is the wrapped pipeline's."""
-
-    def __init__(self, inner: Any, metrics: Metrics) -> None:
-        self._inner = inner
-        self._metrics = metrics
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def ask(self, *args: Any, **kwargs: Any) -> Any:
-        answer = self._inner.ask(*args, **kwargs)
-        self._metrics.observe_timings(answer.timings_ms)
-        return answer
-
-    def stream_ask(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        events = self._inner.stream_ask(*args, **kwargs)  # validation errors raise here, now
-
-        def relay() -> Iterator[Any]:
-            try:
-                for event in events:
-                    self._metrics.observe_timings(getattr(event, "timings_ms", None) or {})
-                    yield event
-            finally:  # closing us must close the pipeline's generator (it holds the LLM stream)
-                getattr(events, "close", lambda: None)()
-
-        return relay()
+def record_timings(conn: HTTPConnection, timings_ms: Mapping[str, float]) -> None:
+    """Feed one answer's (or one streamed `FinalEvent`'s) stage timings to the app's metrics."""
+    metrics: Metrics | None = getattr(conn.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.observe_timings(timings_ms)
 
 
 def install_observability(app: FastAPI, settings: Any) -> Metrics:
-    """JSON logs, `/metrics`, stage timings, and the request-id middleware (added outermost:
-    call this after every other middleware, so even a refused request gets an id and a count)."""
+    """JSON logs, `/metrics` (stage timings arrive through `record_timings`), and the request-id
+    middleware (added outermost: call this after every other middleware, so even a refused request
+    gets an id and a count)."""
     configure_logging(settings.log_level)
     metrics = Metrics(index_stats=lambda: _index_stats(app))
     app.state.metrics = metrics
-    if app.state.pipeline is not None:
-        app.state.pipeline = InstrumentedPipeline(app.state.pipeline, metrics)
-    build = app.state.build_pipeline
-    app.state.build_pipeline = lambda s: InstrumentedPipeline(build(s), metrics)
     add_metrics_route(app, metrics)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return metrics

@@ -23,6 +23,9 @@ from service.security.api_keys import KeyRing
 from service.security.widget_tokens import widget_verifier
 
 # (token, page origin) -> a subject such as the origin, or None when the token is not valid.
+# Requests a caller may make at once before `rate_limit_per_minute` paces it.
+RATE_LIMIT_BURST = 20
+
 WidgetVerifier = Callable[[str, str], str | None]
 
 
@@ -136,7 +139,7 @@ def install_access_control(app: FastAPI, settings: Settings) -> None:
     """Auth, then the rate limit keyed on who auth found. Call before CORS is installed, so
     preflights and CORS headers (on 401/429 too) come from the layer outside this one."""
     if settings.rate_limit_per_minute > 0:
-        limiter = TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        limiter = TokenBucketLimiter(settings.rate_limit_per_minute, RATE_LIMIT_BURST)
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     policy = policy_from_settings(settings, OPEN_PATHS, WIDGET_PATHS)
     app.add_middleware(AuthMiddleware, policy=policy)

@@ -23,6 +23,7 @@ from indexer.kernel.errors import WidgetTokenError
 from indexer.kernel.settings import Settings
 
 PREFIX = "cwt1"
+WIDGET_TOKEN_TTL_S = 300  # a page fetches a fresh token when its token expires
 
 # Used when no secret is configured: tokens then survive only as long as this process, which is
 # right for one replica; several replicas behind a balancer must share `widget_token_secret`.
@@ -63,9 +64,9 @@ def is_widget_token(value: str) -> bool:
 
 
 def mint_widget_token(origin: str, settings: Settings, now: float | None = None) -> WidgetToken:
-    """A token for `origin` (e.g. `https://intranet.example`) valid for `widget_token_ttl_s`."""
+    """A token for `origin` (e.g. `https://intranet.example`) valid for `WIDGET_TOKEN_TTL_S`."""
     issued = int(time.time() if now is None else now)
-    expires = issued + settings.widget_token_ttl_s
+    expires = issued + WIDGET_TOKEN_TTL_S
     payload = json.dumps({"o": origin, "exp": expires}, separators=(",", ":"), sort_keys=True)
     body = _b64(payload.encode())
     return WidgetToken(

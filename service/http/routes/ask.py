@@ -19,6 +19,7 @@ from service.http.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from service.observability.metrics import record_timings
 from service.security.widget_access import capped_top_k
 
 router = APIRouter(tags=["answers"])
@@ -38,6 +39,7 @@ async def ask(
                                    top_k=top_k, sources=body.sources)  # fmt: skip
     # The pipeline is sync and CPU-bound: keep it off the event loop.
     answer = await run_in_threadpool(pipeline.ask, body.question, top_k, body.sources)
+    record_timings(request, answer.timings_ms)
     return AskResponse.of(answer)
 
 

@@ -34,6 +34,7 @@ from service.http.routes.stream import (
     error_payload,
     relay,
 )
+from service.observability.metrics import record_timings
 from service.security.widget_access import capped_top_k
 
 router = APIRouter(tags=["openai"])
@@ -134,6 +135,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         answer = await run_in_threadpool(pipeline.ask, question, top_k=top_k, sources=body.sources)
     except CitelineError as exc:
         return openai_error(exc.status, public_message(exc), "citeline_error", exc.code)
+    record_timings(request, answer.timings_ms)
     ext = citeline_extension(answer, question)
     message = {"role": "assistant", "content": answer.answer, "citations": ext["citations"]}
     return JSONResponse(
@@ -181,7 +183,7 @@ def _stream(
     async def frames() -> AsyncIterator[bytes]:
         yield _chunk(cid, model, {"role": "assistant", "content": ""})
         try:
-            async for event in relay(request, lambda: events, settings.sse_heartbeat_s):
+            async for event in relay(request, lambda: events):
                 if event is HEARTBEAT:
                     yield PING  # an SSE comment: OpenAI clients skip it
                 elif isinstance(event, TokenEvent):

@@ -29,10 +29,12 @@ from indexer.kernel.settings import Settings
 from service.events import DoneEvent, ErrorEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
 from service.http.errors import public_message
 from service.http.schemas import PassageOut
+from service.observability.metrics import record_timings
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT: Final = object()  # yielded by `relay` when nothing happened for `heartbeat_s`
+HEARTBEAT_S = 5.0  # `: ping` interval: keeps proxies from closing an idle stream
+HEARTBEAT: Final = object()  # yielded by `relay` when nothing happened for `HEARTBEAT_S`
 _END: Final = object()
 PING: Final = b": ping\n\n"
 SSE_HEADERS: Final = {
@@ -72,9 +74,7 @@ def _worker(
         deliver(_END)
 
 
-async def relay(
-    request: Request, make: Callable[[], Iterator[Any]], heartbeat_s: float
-) -> AsyncIterator[object]:
+async def relay(request: Request, make: Callable[[], Iterator[Any]]) -> AsyncIterator[object]:
     """Yield the generator's events (HEARTBEAT when idle); re-raise its exception, if any."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
@@ -91,7 +91,7 @@ async def relay(
     try:
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
+                item = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
             except TimeoutError:
                 if await request.is_disconnected():
                     return
@@ -101,6 +101,8 @@ async def relay(
                 return
             if isinstance(item, _Failure):
                 raise item.exc
+            if isinstance(item, FinalEvent):
+                record_timings(request, item.timings_ms)
             yield item
             if await request.is_disconnected():
                 log.info("client disconnected; stopping the answer stream")
@@ -153,7 +155,7 @@ async def answer_frames(
     started = time.perf_counter()
     done = False
     try:
-        async for item in relay(request, make, settings.sse_heartbeat_s):
+        async for item in relay(request, make):
             if item is HEARTBEAT:
                 yield PING
                 continue

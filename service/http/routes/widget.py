@@ -64,7 +64,7 @@ def widget_token(
         str | None, Query(max_length=300, description="with an API key: the page origin to bind")
     ] = None,
 ) -> WidgetTokenResponse:
-    """A token bound to one page origin, valid `widget_token_ttl_s` seconds (docs/security.md).
+    """A token bound to one page origin, valid `WIDGET_TOKEN_TTL_S` seconds (docs/security.md).
 
     Auth on: minted for an API key (server-to-server, `?origin=`), a trusted SSO proxy, or anyone
     when `widget_anonymous` is set; otherwise 401. Auth off: no token (the widget sends none).
