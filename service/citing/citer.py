@@ -106,8 +106,9 @@ class Citer:
         chunk = passage.chunk
         if not 0 <= span.start < span.end <= len(chunk.text):
             return None
-        quote = span.of(chunk.text)  # the index's copy of the text, at these offsets
-        char_start, char_end = chunk.char_start + span.start, chunk.char_start + span.end
+        quote = span.of(chunk.text)  # the index's copy of the text, as read
+        # Offsets and lines index the file as stored (indexer/reading.py says how they relate).
+        char_start, char_end, line_start, line_end = chunk.file_span(span.start, span.end)
         verified = self._verifier.check(chunk.source, chunk.doc_hash, char_start, char_end, quote)
         if verified is None:
             return None
@@ -115,8 +116,8 @@ class Citer:
             n=passage.n,
             source=chunk.source,
             title=chunk.title,
-            line_start=chunk.line_start + chunk.text.count("\n", 0, span.start),
-            line_end=chunk.line_start + chunk.text.count("\n", 0, max(span.start, span.end - 1)),
+            line_start=line_start,
+            line_end=line_end,
             char_start=char_start,
             char_end=char_end,
             quote=quote,
@@ -133,9 +134,9 @@ class Citer:
         for n in dict.fromkeys(c.n for c in found):
             mine = [c for c in found if c.n == n]
             if len(mine) > 1:
-                base = by_n[n].chunk.char_start
                 lo, hi = min(c.char_start for c in mine), max(c.char_end for c in mine)
-                merged = self._citation(by_n[n], Span(lo - base, hi - base))
+                span = by_n[n].chunk.text_span(lo, hi)
+                merged = self._citation(by_n[n], Span(*span)) if span else None
                 out[n] = merged or mine[0]
             else:
                 out[n] = mine[0]

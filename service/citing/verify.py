@@ -1,8 +1,8 @@
 """Check a quote against the source file it claims to come from, and say which check passed.
 
-`"file"`: the file in the corpus folder, read now and turned into text the way the indexer does
-(`indexer.loading.document_text`: UTF-8, BOM dropped, universal newlines, HTML markup blanked),
-holds exactly `quote` at `char_start:char_end`. That is the check a user would make.
+`"file"`: the file in the corpus folder, read now, reads exactly `quote` at `char_start:char_end`
+(offsets into the file as stored; `indexer.reading.quote_at` is the rule, shared with the evals).
+That is the check a user would make.
 
 `"index"`: the file could not be compared (no corpus folder configured, missing, unreadable, or
 changed since indexing and no longer holding the quote there). The quote is then only the
@@ -20,17 +20,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from indexer.loading import document_text
+from indexer.kernel.offsets import OffsetMap
+from indexer.reading import read_source
 
 Verified = Literal["file", "index"]
 
 
 @lru_cache(maxsize=32)
-def _read(path: str, mtime_ns: int, size: int) -> tuple[str, str] | None:
-    """(sha256 of the bytes, indexed text) of a file; keyed on mtime/size so an edit is re-read."""
+def _read(path: str, mtime_ns: int, size: int) -> tuple[str, str, OffsetMap] | None:
+    """(sha256, text as read, its offsets) of a file; keyed on mtime/size so an edit is re-read."""
     try:
         data = Path(path).read_bytes()
-        return hashlib.sha256(data).hexdigest(), document_text(path, data)
+        return hashlib.sha256(data).hexdigest(), *read_source(path, data)
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -39,7 +40,7 @@ class SourceVerifier:
     def __init__(self, corpus_dir: Path | None) -> None:
         self._root = corpus_dir.resolve() if corpus_dir is not None else None
 
-    def _file(self, source: str) -> tuple[str, str] | None:
+    def _file(self, source: str) -> tuple[str, str, OffsetMap] | None:
         if self._root is None:
             return None
         path = (self._root / source).resolve()
@@ -57,7 +58,8 @@ class SourceVerifier:
         found = self._file(source)
         if found is None:
             return "index"
-        digest, text = found
-        if text[start:end] == quote:
+        digest, text, offsets = found
+        span = offsets.text_span(start, end)  # the same rule as indexer.reading.quote_at
+        if span is not None and text[span[0] : span[1]] == quote:
             return "file"
         return None if digest == doc_hash else "index"
