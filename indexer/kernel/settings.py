@@ -111,6 +111,10 @@ class Settings(BaseSettings):
         description="header a trusted SSO proxy sets to the signed-in user; it may mint tokens",
     )
     rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
+    # ---- evals ----
+    eval_api_key: SecretStr | None = Field(
+        default=None, description="API key `citeline eval --url` sends (or --api-key)"
+    )
 
     @property
     def bm25_dir(self) -> Path:
