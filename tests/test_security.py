@@ -22,6 +22,7 @@ from service.security.api_keys import KeyRing, generate_key, hash_key
 from service.security.auth import AuthMiddleware, AuthPolicy, Principal, policy_from_settings
 from service.security.widget_tokens import mint_widget_token
 from tests.browser import serve
+from tests.conftest import REPO_ROOT
 
 KEY = generate_key()
 OTHER = generate_key()
@@ -222,6 +223,27 @@ def test_a_chunked_body_is_cut_off_at_the_limit() -> None:
 def test_a_nonsense_content_length_is_a_400() -> None:
     resp = _echo_app(1024).post("/echo", content=b"{}", headers={"Content-Length": "-5"})
     assert resp.status_code == 400
+
+
+@pytest.mark.slow
+def test_unparseable_http_is_uvicorns_plain_text_400_as_the_readme_says(seed_pipeline: Any) -> None:
+    """#23: `Content-Length: abc` never reaches the app; the README documents uvicorn's answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    with serve(create_app(Settings(), seed_pipeline), ready_path="/healthz") as base:
+        url = urlsplit(base)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            request = b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n{}"
+            sock.sendall(request)
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: text/plain" in head.lower()
+    assert b"Invalid HTTP request received." in body
+    assert "Invalid HTTP request received." in (REPO_ROOT / "README.md").read_text()
 
 
 def test_open_and_widget_paths_match_exactly_or_by_an_explicit_star() -> None:
