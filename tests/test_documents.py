@@ -136,8 +136,8 @@ def test_extracted_text_is_stored_by_hash_and_pruned(documents_index: Settings) 
     shutil.copy(pdf, corpus / pdf.name)
     sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False)
     assert (extracted_dir(other.data_dir, "prune-test") / f"{digest}.txt").is_file()
-    (corpus / pdf.name).unlink()
-    sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False)
+    (corpus / pdf.name).unlink()  # the folder is now empty: emptying the index is opted into
+    sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False, allow_empty=True)
     assert list(extracted_dir(other.data_dir, "prune-test").iterdir()) == []
 
 
@@ -165,7 +165,7 @@ def test_gold_questions_over_http_cite_pages_verified_against_stored_text(
                 (documents_index.corpus_dir / c["source"]).read_bytes()
             ).hexdigest()
             stored = load_extracted(folder, digest)
-            assert stored is not None and c["verified_against"] == "extracted"
+            assert stored is not None and c["verified"] == "extracted"
             assert stored.extraction.text[c["char_start"] : c["char_end"]] == c["quote"]
             checked += 1
         for c in cited:
@@ -188,13 +188,13 @@ def test_document_endpoint_locates_the_span(documents_index: Settings, doc_servi
     )
     assert r.status_code == 200
     doc = r.json()
-    assert doc["format"] == "pdf" and doc["verified_against"] == "extracted"
+    assert doc["format"] == "pdf" and doc["verified"] == "extracted"
     assert doc["text"] == text and not doc["truncated"] and len(doc["pages"]) == 6
-    assert doc["span"] == {"char_start": start, "char_end": start + 24,
-                           "quote": "We expect to be paid off", "page": 2, "page_end": 2,
-                           "locator": "page 2"}  # fmt: skip
+    assert doc["span"] == {"char_start": start, "char_end": start + 24, "text_start": start,
+                           "text_end": start + 24, "quote": "We expect to be paid off", "page": 2,
+                           "page_end": 2, "locator": "page 2"}  # fmt: skip
     seed = httpx.get(f"{doc_service}/v1/documents/{SEED}", params={"char_start": 0, "char_end": 5})
-    assert seed.status_code == 200 and seed.json()["verified_against"] == "file"
+    assert seed.status_code == 200 and seed.json()["verified"] == "file"
     assert seed.json()["span"]["page"] is None
     bad_span = httpx.get(f"{doc_service}/v1/documents/{SEED}", params={"char_start": 10**7})
     assert bad_span.status_code == 422

@@ -30,7 +30,10 @@ _CHUNK_FIELDS = (
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
-    return {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
+    meta = {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
+    if chunk.source_map:  # absent = one to one (and in indexes older than the map)
+        meta["source_map"] = chunk.source_map
+    return meta
 
 
 def chunk_from_record(
@@ -39,7 +42,10 @@ def chunk_from_record(
     """None for a record without our fields (deleted under a stale reader, or not ours)."""
     if not meta or any(name not in meta for name in _CHUNK_FIELDS):
         return None
-    return Chunk(id=chunk_id, text=text or "", **{name: meta[name] for name in _CHUNK_FIELDS})
+    fields = {name: meta[name] for name in _CHUNK_FIELDS}
+    return Chunk(
+        id=chunk_id, text=text or "", source_map=str(meta.get("source_map") or ""), **fields
+    )
 
 
 def parse_chroma_url(url: str) -> tuple[str, int, bool]:

@@ -154,12 +154,20 @@
       this._input.focus();
     }
 
+    // Where the token comes from: `token-url` names an endpoint of the embedding page's own
+    // backend (same origin as the page, cookies sent) that exchanges its API key for a widget
+    // token; without it the service's /v1/widget/token is asked (auth off, SSO proxy, anonymous).
+    get tokenUrl() { return this.getAttribute("token-url") || `${this.api}/v1/widget/token`; }
+
     async _authHeader() {
       const now = Date.now() / 1000;
+      if (this._token === false) return {};  // the service said auth is off: never ask again
       if (this._token && this._token.expiresAt - 30 > now) return { Authorization: `Bearer ${this._token.token}` };
-      const res = await fetch(`${this.api}/v1/widget/token`, { credentials: "omit" });
+      const own = this.hasAttribute("token-url");
+      const res = await fetch(this.tokenUrl, { credentials: own ? "same-origin" : "omit" });
       if (!res.ok) throw new Error(`token ${res.status}`);
       const body = await res.json();
+      if (body.auth_enabled === false) { this._token = false; return {}; }
       this._token = body.token ? { token: body.token, expiresAt: body.expires_at } : null;
       return this._token ? { Authorization: `Bearer ${this._token.token}` } : {};
     }
@@ -282,8 +290,10 @@
         const doc = await res.json();
         if (!res.ok) throw new Error((doc.error && doc.error.message) || `HTTP ${res.status}`);
         const at = (i) => Math.max(0, Math.min(doc.text.length, i - doc.text_start));
-        const s = at(doc.span.char_start), e = at(doc.span.char_end);
-        const from = at(doc.span.char_start - CONTEXT), to = at(doc.span.char_end + CONTEXT);
+        // span.text_start/text_end: the span in the document text as read (a text file's
+        // citation offsets index the file as stored: markup, \r\n and a BOM included).
+        const s = at(doc.span.text_start), e = at(doc.span.text_end);
+        const from = at(doc.span.text_start - CONTEXT), to = at(doc.span.text_end + CONTEXT);
         const where = doc.span.page ? `Page ${doc.span.page}` +
           (doc.span.page_end && doc.span.page_end !== doc.span.page ? `–${doc.span.page_end}` : "")
           : (doc.span.locator || `characters ${doc.span.char_start}–${doc.span.char_end}`);
