@@ -72,6 +72,13 @@
       white-space: nowrap; }
   `;
 
+  // What a citation's quote was checked against (`Citation.verified`).
+  const VERIFIED = {
+    file: "Checked against the file as stored now.",
+    extracted: "Checked against the text extracted from the indexed document.",
+    index: "Not checked against the file (missing or changed since indexing): the indexed text.",
+  };
+
   const el = (tag, attrs = {}, text) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -269,7 +276,9 @@
       open.addEventListener("click", () => this.openDocument(cite, open));
       this._panel.replaceChildren(close, el("h2", {}, `[${cite.n}] ${cite.title || cite.source}`),
         el("p", { class: "where" }, `${cite.source}, ${this._where(cite)}`),
-        el("blockquote", {}, cite.quote), open);
+        el("blockquote", {}, cite.quote),
+        el("span", { class: "note", "data-verified": cite.verified || "index" },
+          VERIFIED[cite.verified] || VERIFIED.index), open);
       this._panel.hidden = false;
       this._panel.focus();  // keyboard and screen-reader users land on the passage they asked for
     }
