@@ -106,3 +106,26 @@ def test_crlf_and_bom_citations_index_the_file_as_stored(base: Any) -> None:
     assert raw[pallets["char_start"] : pallets["char_end"]] == pallets["quote"]
     assert pallets["quote"] == "The Varnholm depot stores 4,200 pallets of spare parts."
     assert pallets["line_start"] == pallets["line_end"] == 3
+
+
+def test_opening_a_cited_html_or_crlf_span_shows_the_document_as_read(base: Any) -> None:
+    """GET /v1/documents takes a citation's offsets (into the file as stored) and places the span
+    in the text as read, which is what the widget shows: its quote is the citation's."""
+    url, _corpus = base
+    asked = (("How long is the Quux bridge?", "bridge.html"),
+             ("How many pallets does the Varnholm depot store?", "notes.txt"))  # fmt: skip
+    for question, source in asked:
+        cite = next(c for c in _ask(url, question)["citations"] if c["source"] == source)
+        params = {"char_start": cite["char_start"], "char_end": cite["char_end"]}
+        resp = httpx.get(f"{url}/v1/documents/{source}", params=params)
+        assert resp.status_code == 200, resp.text
+        doc = resp.json()
+        assert doc["verified"] == "file" and doc["format"] == "text"
+        span = doc["span"]
+        assert (span["char_start"], span["char_end"]) == (cite["char_start"], cite["char_end"])
+        shown = doc["text"][span["text_start"] - doc["text_start"] : span["text_end"]]
+        assert span["quote"] == shown == cite["quote"]
+        assert not {"<", "\r", "\ufeff"} & set(doc["text"])
+    inside_tag = BRIDGE.index("<b>") + 1
+    params = {"char_start": inside_tag, "char_end": inside_tag + 8}
+    assert httpx.get(f"{url}/v1/documents/bridge.html", params=params).status_code == 422
