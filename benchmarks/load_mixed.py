@@ -4,6 +4,7 @@
 `artifacts/bench/load_mixed.json`. Everything is on 127.0.0.1: `citeline serve` (auth and a rate
 limit on) in one process, `python -m indexer` runs in others, N async clients in this one asking,
 searching and sending bad requests (oversize, too long, broken JSON, bad key, wrong route/method).
+Half the searches carry `sources` (#4: a filtered search must never fail during a re-sync).
 Afterwards the live index must hold exactly the chunks a fresh index of the final corpus holds
 (chunk ids are deterministic), with no orphans, and the server must answer from that final state.
 """
@@ -37,6 +38,8 @@ OUT = ROOT / "artifacts" / "bench" / "load_mixed.json"
 QUESTIONS = ["How many R&D centers does Huawei have?", "What did BYD negotiate with KG Mobility?",
              "How did Haier expand abroad?", "Which risks do supply chains face?"]  # fmt: skip
 MARKER_WORD = "Zyxwvutsquill"  # appears only in the file the re-sync adds
+_SEED_NAMES = sorted(p.name for p in (ROOT / "seeds").glob("*.txt"))
+FILTER_SOURCES = [*_SEED_NAMES[:3], "added.txt"]  # edited, removed, unchanged, added (#4)
 
 
 def bad_request(key: str, rng: random.Random) -> tuple[str, str, dict[str, str], bytes]:
@@ -69,15 +72,11 @@ async def client_loop(base: str, key: str, seed: int, until: float, log: list[An
                     ),
                 )
             elif roll < 0.75:
-                kind, args = (
-                    "search",
-                    (
-                        "POST",
-                        "/v1/search",
-                        auth,
-                        json.dumps({"question": rng.choice(QUESTIONS)}).encode(),
-                    ),
-                )
+                body: dict[str, Any] = {"question": rng.choice(QUESTIONS)}
+                if rng.random() < 0.5:  # filtered: the files the re-sync edits, removes and adds
+                    body["sources"] = rng.sample(FILTER_SOURCES, 2)
+                kind = "search_sources" if "sources" in body else "search"
+                args = ("POST", "/v1/search", auth, json.dumps(body).encode())
             else:
                 kind, args = "bad", bad_request(key, rng)
             method, path, headers, body = args

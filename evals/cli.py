@@ -1,6 +1,7 @@
 """`citeline eval` (and `python -m evals`): run the gold set, write reports, optionally gate CI.
 
-Exit codes: 0 ok, 1 the quality gate failed (with --gate), 2 an error (bad gold file, no index...).
+Exit codes: 0 ok, 1 the quality gate failed (with --gate), 2 an error (bad gold file, no index,
+every question failed: e.g. a server with auth on and no `--api-key`...).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class EvalOptions:
     corpus: Path | None = None
     judge: bool = False
     quiet: bool = False
+    api_key: str | None = None
     squad: Path | None = None
     limit: int | None = None
 
@@ -86,6 +88,12 @@ def _beir(opts: EvalOptions, settings: Settings, console: Console) -> int:
     return 0
 
 
+def _api_key(opts: EvalOptions, settings: Settings) -> str | None:
+    """--api-key, else CITELINE_EVAL_API_KEY."""
+    secret = settings.eval_api_key
+    return opts.api_key or (secret.get_secret_value() if secret else None)
+
+
 def _squad(opts: EvalOptions, settings: Settings, console: Console) -> int:
     import json as _json
 
@@ -101,7 +109,7 @@ def _squad(opts: EvalOptions, settings: Settings, console: Console) -> int:
     if opts.url:
         names = write_paragraphs(ds, local.corpus_dir)
         console.print(f"asking {opts.url}; it must have indexed {local.corpus_dir}")
-        target: AskTarget = HttpTarget(opts.url)
+        target: AskTarget = HttpTarget(opts.url, api_key=_api_key(opts, settings))
     else:
         names = index_squad(ds, local, progress=progress)
         target = build_pipeline_target(local)
@@ -146,8 +154,9 @@ def execute(
     gold.check_sources(corpus_dir)
     thresholds = load_thresholds(opts.thresholds)
     baseline = load_report(opts.baseline)
-    if target is None:
-        target = HttpTarget(opts.url) if opts.url else build_pipeline_target(settings)
+    if target is None and opts.url:
+        target = HttpTarget(opts.url, api_key=_api_key(opts, settings))
+    target = target or build_pipeline_target(settings)
     judge = _judge(settings, console) if opts.judge else None
     progress = not opts.quiet and console.is_terminal
     report = run_eval(target, gold, corpus_dir, top_k=opts.top_k, judge=judge, progress=progress)
@@ -155,6 +164,13 @@ def execute(
     if baseline is not None and baseline.questions:
         report.changes = compare_baseline(report, baseline, str(opts.baseline))
     write_outputs(report, opts.out)
+    failed = [q for q in report.questions if q.error is not None]
+    if report.questions and len(failed) == len(report.questions):
+        hint = "401" in str(failed[0].error)
+        raise CitelineError(
+            f"every question failed ({len(failed)} of {len(failed)}), first: {failed[0].error}"
+            + ("; a server with auth on needs --api-key or CITELINE_EVAL_API_KEY" if hint else "")
+        )
     if opts.write_baseline:
         opts.baseline.parent.mkdir(parents=True, exist_ok=True)
         opts.baseline.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -194,6 +210,10 @@ def eval_command(
     ] = None,
     judge: Annotated[bool, typer.Option(help="add LLM-judged scores (needs an LLM)")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="API key sent to --url (default: CITELINE_EVAL_API_KEY)"),
+    ] = None,
     squad: Annotated[
         Path | None, typer.Option(help="SQuAD 2.0-style directory: answering and abstention")
     ] = None,
@@ -216,6 +236,7 @@ def eval_command(
         corpus,
         judge,
         quiet,
+        api_key,
         squad,
         limit,
     )

@@ -85,14 +85,17 @@ def build_pipeline_target(settings: Settings) -> PipelineTarget:
 class HttpTarget:
     """`POST {url}/v1/ask` on a running Citeline server; the client is made on first use."""
 
-    def __init__(self, url: str, timeout_s: float = 120.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 120.0, api_key: str | None = None) -> None:
         self._url = url.rstrip("/")
         self._timeout_s = timeout_s
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client: httpx.Client | None = None
 
     def ask(self, question: str, top_k: int | None) -> Observed:
         if self._client is None:
-            self._client = httpx.Client(base_url=self._url, timeout=self._timeout_s)
+            self._client = httpx.Client(
+                base_url=self._url, timeout=self._timeout_s, headers=self._headers
+            )
         body: dict[str, Any] = {"question": question}
         if top_k is not None:
             body["top_k"] = top_k

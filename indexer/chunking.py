@@ -3,8 +3,9 @@
 llama-index's `SentenceSplitter` (tiktoken counts) picks the boundaries; the spans are computed
 here, because its `start_char_idx` is `str.find` from 0 and lands on an earlier duplicate of a
 repeated paragraph. Each piece is searched forward from the previous chunk's start and verified;
-a piece the splitter re-spaced is aligned ignoring whitespace. Invariant of every chunk emitted:
-`chunk.text == doc.text[chunk.char_start:chunk.char_end]`.
+a piece the splitter re-spaced is aligned ignoring whitespace. Every chunk is a span of
+`doc.text`; its offsets and lines are that span's in the file as stored (`doc.offsets`), with
+its own `source_map` (identity for a plain `\n` text file: `chunk.text == file[start:end]`).
 
 Then each chunk is measured in the embedder's own tokens; one over the model's window is split
 again, smaller, so the embedder never silently truncates a chunk.
@@ -153,22 +154,29 @@ class Chunker:
         newlines = [i for i, ch in enumerate(doc.text) if ch == "\n"]
         chunks: list[Chunk] = []
         max_tokens = 0
+        offsets = doc.offsets
         for index, (start, end) in enumerate(self.spans(doc.text)):
             piece = doc.text[start:end]
             max_tokens = max(max_tokens, self._count(piece))
+            # Offsets and lines index the file as stored (indexer/kernel/offsets.py).
+            fs, fe = offsets.file_span(start, end)
+            lines = ((offsets.line(fs), offsets.line(fe - 1)) if not offsets.identity else
+                     (bisect.bisect_left(newlines, start) + 1,
+                      bisect.bisect_left(newlines, end - 1) + 1))  # fmt: skip
             chunks.append(
                 Chunk(
                     id=chunk_id(doc.source, doc.doc_hash, index),
                     source=doc.source,
                     title=doc.title,
                     text=piece,
-                    char_start=start,
-                    char_end=end,
-                    line_start=bisect.bisect_left(newlines, start) + 1,
-                    line_end=bisect.bisect_left(newlines, end - 1) + 1,
+                    char_start=fs,
+                    char_end=fe,
+                    line_start=lines[0],
+                    line_end=lines[1],
                     chunk_index=index,
                     content_hash=hashlib.sha256(piece.encode()).hexdigest(),
                     doc_hash=doc.doc_hash,
+                    source_map=offsets.local(start, end).encode(),
                 )
             )
         return ChunkedDocument(chunks, max_tokens)

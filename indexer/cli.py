@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from indexer import locking
 from indexer.embedding.factory import build_embedder
 from indexer.kernel.errors import CitelineError
-from indexer.kernel.settings import get_settings
+from indexer.kernel.settings import Settings, get_settings
 from indexer.runtime import configure_offline
+from indexer.store.chroma_client import ChromaConnection
 from indexer.sync import SyncReport, sync_corpus
 
 
@@ -44,6 +46,20 @@ def _summary(report: SyncReport, console: Console) -> None:
         console.print(f"  largest new chunk: {report.max_chunk_tokens} model tokens")
 
 
+def _break_lock(settings: Settings) -> None:
+    holder = locking.break_lock(settings, ChromaConnection(settings))
+    if not settings.chroma_url:
+        note = "--break-lock: nothing to break; the embedded store's lock ends with its process"
+    elif holder:
+        note = (f"removed the index lease of {holder}. If that run is still alive, two runs now "
+                "write at once: stop one and re-run.")  # fmt: skip
+    else:
+        note = "--break-lock: no lease was held"
+    Console(stderr=True, soft_wrap=True).print(
+        f"[yellow]warning:[/yellow] {escape(note)}", highlight=False
+    )
+
+
 def index_command(
     path: Annotated[
         Path | None,
@@ -56,18 +72,32 @@ def index_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the sync report as JSON.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Allow a folder with no files to empty the index."),
+    ] = False,
+    break_lock: Annotated[
+        bool,
+        typer.Option(
+            "--break-lock",
+            help="Chroma server: remove another run's lease first. Only when that run is dead.",
+        ),
+    ] = False,
 ) -> None:
     """Sync a folder of documents into the index: embed new and changed files, drop deleted ones."""
     settings = get_settings()
     configure_offline(settings.threads)  # before chromadb, llama-index or a model loads
     console = Console(quiet=quiet or json_output)
     try:
+        if break_lock:
+            _break_lock(settings)
         report = sync_corpus(
             settings,
             path or settings.corpus_dir,
             embedder=build_embedder(settings),
             rebuild=rebuild,
             progress=not (quiet or json_output),
+            allow_empty=allow_empty,
         )
     except CitelineError as exc:
         print_error(exc.message)

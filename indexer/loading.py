@@ -1,53 +1,42 @@
-"""Read a corpus folder into documents whose text keeps the file's character offsets.
+"""Read a corpus folder into documents: the text to index, and where it sits in each file.
 
-Text is the file decoded as UTF-8 (a BOM dropped, as `service/citing/verify.py` reads it) with
-universal newlines (`\\r\\n` and `\\r` become `\\n`, a form both citation verifiers accept).
+Text is what a reader sees (`indexer/reading.py`): UTF-8, a BOM dropped, `\r\n` and `\r` read as
+`\n`; for HTML, markup dropped and entities decoded (`indexer/html_text.py`). `offsets` maps every
+character of it back to the file as stored, which is what chunk and citation offsets index.
+PDF and DOCX are the exception: their text is extracted (`indexer/formats/`, in a worker process),
+stored with the index (`indexer/extracted.py`), and their offsets index that extracted text.
 Anything that cannot be read cleanly is reported in `skipped` and left out;
 a bad file never stops the run.
-
-HTML keeps offsets too: every piece of markup (tags, comments, `<script>`/`<style>` bodies, ...) is
-replaced by as many spaces, newlines kept, so `text` has the file's length and line numbers, and
-any span of visible text is character-for-character the file's. Entities (`&amp;`) are deliberately
-left as written: unescaping changes length, and the verifiers compare quotes with the raw file.
-A quote that crosses a tag therefore fails verification and is dropped, never misquoted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import re
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.formats import EXTRACTED_SUFFIXES, Extraction
 from indexer.formats.worker import ExtractionWorker
+from indexer.html_text import html_title
 from indexer.kernel.errors import DocumentError
+from indexer.kernel.offsets import OffsetMap
+from indexer.reading import HTML_SUFFIXES, read_source
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
-HTML_SUFFIXES = frozenset({".html", ".htm"})
 _BINARY_PROBE = 8192
 _TITLE_MAX = 200
 
-_MARKUP = re.compile(
-    r"<!--.*?(?:-->|\Z)"  # comments (an unterminated one runs to the end)
-    r"|<(script|style|noscript|template|svg)\b[^>]*>.*?(?:</\1\s*>|\Z)"  # non-text bodies
-    r"|<!\[CDATA\[.*?(?:\]\]>|\Z)"
-    r"|<[!?][^>]*>"  # doctype, processing instructions
-    r"""|</?[a-zA-Z](?:[^>"']|"[^"]*"|'[^']*')*>""",  # tags, quoted attributes may hold '>'
-    re.IGNORECASE | re.DOTALL,
-)
-_HTML_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_HTML_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
-
 
 class Document(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     source: str  # path relative to the corpus root, '/' separators
     title: str
     text: str
+    offsets: OffsetMap = Field(default_factory=OffsetMap)  # text -> file as stored
     doc_hash: str  # sha256 of the file's bytes
     bytes: int
     extraction: Extraction | None = None  # PDF/DOCX: `text` is this extracted text, stored too
@@ -61,15 +50,6 @@ class SkippedFile(BaseModel):
 class LoadResult(BaseModel):
     documents: list[Document]
     skipped: list[SkippedFile]
-
-
-def blank_markup(markup: str) -> str:
-    """`markup` with every non-text part turned into spaces (newlines kept): same length, lines."""
-    return _MARKUP.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), markup)
-
-
-def _clean_title(raw: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", raw)).split())[:_TITLE_MAX]
 
 
 def text_title(text: str, fallback: str) -> str:
@@ -91,25 +71,6 @@ def text_title(text: str, fallback: str) -> str:
     return first[:_TITLE_MAX] or fallback
 
 
-def html_title(markup: str, visible: str, fallback: str) -> str:
-    for pattern in (_HTML_TITLE, _HTML_H1):
-        match = pattern.search(markup)
-        if match and _clean_title(match.group(1)):
-            return _clean_title(match.group(1))
-    return text_title(visible, fallback)
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM dropped) with universal newlines; raises UnicodeDecodeError."""
-    return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def document_text(name: str, data: bytes) -> str:
-    """The text the indexer chunks for a file called `name`: what chunk offsets point into."""
-    text = decode_text(data)
-    return blank_markup(text) if Path(name).suffix.lower() in HTML_SUFFIXES else text
-
-
 def _metadata_title(title: str | None) -> str | None:
     """A document's own title, unless it is a tool's placeholder such as "Binder1.pdf"."""
     title = " ".join((title or "").split())[:_TITLE_MAX]
@@ -119,6 +80,8 @@ def _metadata_title(title: str | None) -> str | None:
 def _extracted(
     path: Path, source: str, data: bytes, worker: ExtractionWorker
 ) -> Document | SkippedFile:
+    """PDF/DOCX: `text` is the extracted text and its offsets are its own (identity map): the
+    citations of these formats index the extracted text stored with the index, not the file."""
     extraction = worker.extract(path)
     if isinstance(extraction, str):
         return SkippedFile(source=source, reason=extraction)
@@ -153,19 +116,18 @@ def load_document(
     if b"\x00" in data[:_BINARY_PROBE]:
         return SkippedFile(source=source, reason="binary file (NUL bytes)")
     try:
-        text = document_text(path.name, data)
+        text, offsets = read_source(path.name, data)
     except UnicodeDecodeError as exc:
         return SkippedFile(source=source, reason=f"not valid UTF-8 (byte {exc.start})")
     if not text.strip():
         return SkippedFile(source=source, reason="no text")
     stem = path.stem
-    title = (
-        html_title(decode_text(data), text, stem)
-        if suffix in HTML_SUFFIXES
-        else text_title(text, stem)
-    )
+    title = text_title(text, stem)
+    if suffix in HTML_SUFFIXES:
+        title = html_title(data.decode("utf-8"), title)
     digest = hashlib.sha256(data).hexdigest()
-    return Document(source=source, title=title, text=text, doc_hash=digest, bytes=len(data))
+    return Document(source=source, title=title, text=text, offsets=offsets, doc_hash=digest,
+                    bytes=len(data))  # fmt: skip
 
 
 def _walk(root: Path) -> tuple[list[tuple[str, Path]], list[SkippedFile]]:

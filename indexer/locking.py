@@ -5,11 +5,13 @@ Embedded store: an `fcntl.flock` on `<data_dir>/<collection>.lock`. The kernel d
 process dies, even by SIGKILL, so a crash never leaves the index locked.
 
 Chroma server: indexers may run on different machines, so the lock is a lease record in the
-`<collection>__manifest` collection: `{owner, expires_at}`, renewed while the run makes progress.
-Limits: Chroma has no compare-and-set, so two runs starting within the same instant can both
-win (a read-back after writing narrows that window to a few milliseconds); a run killed without
-releasing keeps the collection locked until its lease expires (`LOCK_TTL_S`); expiry uses
-wall clocks, so machines with skewed clocks see it early or late.
+`<collection>__manifest` collection: `{owner, host, pid, expires_at}`, renewed while the run
+makes progress. A lease whose holder ran on this host and whose pid is gone (`os.kill(pid, 0)`) is
+taken over at once (#10). Limits: Chroma has no compare-and-set, so two runs starting within the
+same instant can both win (a read-back after writing narrows that window to a few milliseconds);
+a run killed on *another* host keeps the collection locked until its lease expires (`LOCK_TTL_S`)
+or an operator who knows it is dead runs `citeline index --break-lock`; expiry uses wall clocks,
+so machines with skewed clocks see it early or late.
 """
 
 from __future__ import annotations
@@ -110,17 +112,21 @@ class LeaseLock:
         if not doc:
             return None
         lease = json.loads(doc)
+        if _dead_here(lease):
+            return None  # its run died on this host: nobody holds it
         return str(lease["owner"]), float(lease["expires_at"])
 
     def _write(self) -> None:
-        lease = {"owner": self.owner, "expires_at": time.time() + self._ttl_s}
+        lease = {"owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
+                 "expires_at": time.time() + self._ttl_s}  # fmt: skip
         self._conn.put_side_record(LEASE_ID, json.dumps(lease))
         self._renewed = time.monotonic()
 
     def _try(self) -> str | None:
         held = self._holder()
         if held and held[0] != self.owner and held[1] > time.time():
-            return f"lease held by {held[0]}, expires in {held[1] - time.time():.0f} s"
+            return (f"lease held by {held[0]}, expires in {held[1] - time.time():.0f} s; if that "
+                    "run is dead, `citeline index --break-lock` removes it")  # fmt: skip
         self._write()
         held = self._holder()  # read back: if another run wrote after us, it won
         if held is None or held[0] != self.owner:
@@ -138,6 +144,36 @@ class LeaseLock:
         held = self._holder()
         if held and held[0] == self.owner:
             self._conn.delete_side_record(LEASE_ID)
+
+
+def _dead_here(lease: dict[str, object]) -> bool:
+    """The lease's run was on this host and its process no longer exists."""
+    pid = lease.get("pid")
+    if lease.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def break_lock(settings: Settings, conn: ChromaConnection) -> str | None:
+    """Remove a server-mode lease whoever holds it; the holder it named, or None if none.
+
+    Only for a run known to be dead (killed on another host): a live run whose lease is broken
+    keeps writing beside the next one. The embedded store's flock needs no breaking: the kernel
+    drops it when its process dies.
+    """
+    if not settings.chroma_url:
+        return None
+    doc = conn.side_record(LEASE_ID)
+    if not doc:
+        return None
+    conn.delete_side_record(LEASE_ID)
+    return str(json.loads(doc).get("owner", "unknown run"))
 
 
 def lock_for(settings: Settings, conn: ChromaConnection) -> IndexLock:

@@ -25,6 +25,7 @@ from indexer.bm25 import BM25Index
 from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
 from indexer.extracted import extracted_dir, prune_extracted, save_extracted
+from indexer.kernel.errors import DocumentError
 from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
 from indexer.loading import Document, SkippedFile, load_corpus
@@ -169,8 +170,13 @@ def sync_corpus(
     embedder: Embedder,
     rebuild: bool = False,
     progress: bool = True,
+    allow_empty: bool = False,
 ) -> SyncReport:
-    """Sync `corpus_dir` into `settings.collection`; see the module docstring for the guarantees."""
+    """Sync `corpus_dir` into `settings.collection`; see the module docstring for the guarantees.
+
+    A folder with no indexable file would remove every document: refused (DocumentError) while
+    the index holds documents, unless `allow_empty` (a wrong or unmounted path is the usual cause).
+    """
     started = time.perf_counter()
     loaded = load_corpus(corpus_dir, max_bytes=settings.max_file_bytes)
     for skip in loaded.skipped:
@@ -181,6 +187,11 @@ def sync_corpus(
     store = ChromaChunkStore(settings)
     with index_lock(settings, store.connection) as lock:
         old = store.manifest()
+        if not loaded.documents and old is not None and old.files and not allow_empty:
+            raise DocumentError(
+                f"{corpus_dir} holds no indexable file: syncing it would remove all "
+                f"{len(old.files)} indexed documents. Check the path, or pass --allow-empty."
+            )
         committed = old is not None and not rebuild
         if old is None or rebuild:  # no manifest: nothing is live, any leftovers are garbage
             store.reset()

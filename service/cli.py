@@ -8,6 +8,7 @@ a broken import fails loudly here instead of hiding a command.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ from rich.markup import escape
 from evals.cli import eval_command
 from indexer.cli import index_command, print_error
 from indexer.kernel.errors import CitelineError
-from indexer.kernel.settings import get_settings
+from indexer.kernel.settings import get_settings, override_settings
 from indexer.runtime import configure_offline
 
 app = typer.Typer(help="Answers questions over a folder of documents, citing every claim.",
@@ -34,13 +35,35 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
     reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="proxy addresses (a,b; CIDR ok) whose X-Forwarded-For/-Proto are believed; "
+            "default: CITELINE_TRUSTED_PROXIES (empty = believe no one)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
     settings = get_settings()
+    if forwarded_allow_ips is not None:
+        proxies = [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
+        settings = settings.model_copy(update={"trusted_proxies": proxies})
+        override_settings(settings)
+    # uvicorn's own proxy-header handling trusts 127.0.0.1 by default: off, the app decides
+    # (service/http/proxies.py) from settings.trusted_proxies only.
     uvicorn.run("service.http.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, reload=reload)  # fmt: skip
+                port=port or settings.port, reload=reload, proxy_headers=False)  # fmt: skip
+
+
+def _corpus_relative(source: str, corpus_dir: Path) -> str:
+    """`seeds/000_x.txt` (a path from here into the corpus) -> `000_x.txt`; others unchanged."""
+    root, path = corpus_dir.resolve(), Path(source).resolve()
+    if Path(source).exists() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return source
 
 
 @app.command()
@@ -48,7 +71,12 @@ def ask(
     question: Annotated[str, typer.Argument(help="the question")],
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="passages to use")] = None,
     source: Annotated[
-        list[str] | None, typer.Option("--source", help="only this file (repeatable)")
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="only this file (repeatable): its path in the corpus (`000_x.txt`), or a path to "
+            "it from here (`seeds/000_x.txt`)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON body")] = False,
 ) -> None:
@@ -57,8 +85,9 @@ def ask(
     from service.pipeline import build_pipeline
 
     settings = get_settings()
+    sources = [_corpus_relative(s, settings.corpus_dir) for s in source] if source else None
     try:
-        answer = build_pipeline(settings).ask(question, top_k, source)
+        answer = build_pipeline(settings).ask(question, top_k, sources)
     except CitelineError as exc:
         raise fail(exc) from None
     if as_json:

@@ -2,8 +2,9 @@
 
 `top_k`: None means `settings.top_k`; below 1 is a 422; above `settings.max_top_k` is clamped to it
 (in-process callers such as the BEIR eval ask for "as many as allowed").
-`sources`: restricts retrieval to those files; an unknown source (or an empty list) is a 422 whose
-message lists the known sources, so a typo is not silently answered from nothing.
+`sources`: restricts retrieval to those files; an unknown source (or an empty list) is a 422 (it
+names neither the corpus's files nor echoes the input), so a typo is not answered from nothing.
+Text that is not valid Unicode (lone surrogates) is a 422 too.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore
 from service.answering.base import Answerer
+from service.answering.drafting import draft_stream
 from service.citing.citer import Citer
-from service.citing.stream_filter import filter_markers
 from service.events import (
     DoneEvent,
     ErrorEvent,
@@ -32,6 +33,15 @@ from service.events import (
 from service.retrieval.dense import DenseRetriever, Retriever
 
 log = logging.getLogger(__name__)
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates ("\\ud800", or a non-UTF-8 byte from argv): bad input, a 422."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _ms(since: float) -> float:
@@ -75,6 +85,8 @@ class Pipeline:
         self, question: str, top_k: int | None, sources: Sequence[str] | None
     ) -> tuple[str, int, list[str] | None]:
         question = question.strip()
+        if not _encodable(question) or not all(_encodable(s) for s in sources or ()):
+            raise InvalidRequestError("the request holds text that is not valid Unicode")
         if not question:
             raise InvalidRequestError("question must not be empty")
         if len(question) > self.settings.max_question_chars:
@@ -90,9 +102,9 @@ class Pipeline:
         known = sorted(manifest.files) if manifest else []
         unknown = [s for s in sources if s not in known]
         if not sources or unknown:
-            listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-            what = f"unknown source(s): {', '.join(unknown)}" if unknown else "sources is empty"
-            raise InvalidRequestError(f"{what}; known sources: {listed or '(none)'}")
+            # Neither the corpus's file names nor the caller's strings go back in the message.
+            what = f"{len(unknown)} source(s) not in the index" if unknown else "sources is empty"
+            raise InvalidRequestError(f"{what}; `sources` takes paths as `/v1/search` shows them")
         return question, min(k, self.settings.max_top_k), list(dict.fromkeys(sources))
 
     def _retrieve(
@@ -158,25 +170,29 @@ class Pipeline:
     ) -> Iterator[StreamEvent]:
         yield PassagesEvent(passages=passages)
         mark = time.perf_counter()
-        answerer, parts = self.answerer, list[str]()
+        answerer, draft = self.answerer, Draft(text=NOT_FOUND_MESSAGE, answerable=False)
+        shown = False
         try:
             if passages:
-                for delta in self._deltas(question, passages):
-                    parts.append(delta)
-                    yield TokenEvent(text=delta)
+                for item in draft_stream(answerer, question, passages):
+                    if isinstance(item, Draft):
+                        draft = item
+                    else:
+                        shown = True
+                        yield TokenEvent(text=item)
         except LLMError as exc:
-            if self.fallback is None or parts:
+            if self.fallback is None or shown:
                 yield ErrorEvent(code=exc.code, message=exc.message)
                 yield DoneEvent()
                 return
             answerer = self.fallback
-            for delta in filter_markers(
-                answerer.stream(question, passages), self._numbers(passages)
-            ):
-                parts.append(delta)
-                yield TokenEvent(text=delta)
+            for item in draft_stream(answerer, question, passages):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    yield TokenEvent(text=item)
         timings["generate"] = _ms(mark)
-        draft = Draft(text="".join(parts), answerable=bool(parts))
+        # The same citer on the same kind of draft as `ask`: the final event equals its answer.
         cited = self._citer.cite(draft, passages)
         timings["total"] = _ms(started)
         yield FinalEvent(
@@ -187,13 +203,6 @@ class Pipeline:
             timings_ms=timings,
         )
         yield DoneEvent()
-
-    def _deltas(self, question: str, passages: list[Passage]) -> Iterator[str]:
-        return filter_markers(self.answerer.stream(question, passages), self._numbers(passages))
-
-    @staticmethod
-    def _numbers(passages: list[Passage]) -> list[int]:
-        return [p.n for p in passages]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -76,6 +76,9 @@ class ScriptedPipeline:
             answerer="scripted", timings_ms={"total": 1.0},
         )  # fmt: skip
 
+    def warm_up(self) -> None:
+        """The real app warms its pipeline at startup; nothing to load here."""
+
     def ask(
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> Answer:

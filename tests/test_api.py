@@ -59,8 +59,8 @@ def test_ask_returns_citations_found_verbatim_in_the_files(api: httpx.Client) ->
         assert f"[{c['n']}]" in body["answer"]
         assert set(c) == {"n", "source", "title", "line_start", "line_end", "char_start",
                           "char_end", "quote", "score", "page", "page_end", "locator",
-                          "verified_against"}  # fmt: skip
-        assert c["page"] is None and c["verified_against"] == "file"  # a .txt: its own lines
+                          "verified"}  # fmt: skip
+        assert c["page"] is None and c["verified"] == "file"  # a .txt: its own lines
     p = body["passages"][0]
     assert set(p) == {"n", "source", "title", "text", "score", "char_start", "char_end",
                       "line_start", "line_end"}  # fmt: skip
@@ -82,8 +82,32 @@ def test_sources_filter_and_unknown_source(api: httpx.Client) -> None:
     haier = "003_85cac0987b05356f.txt"
     body = api.post("/v1/search", json={"question": QUESTION, "sources": [haier]}).json()
     assert {p["source"] for p in body["passages"]} == {haier}
-    error = _error(api.post("/v1/ask", json={"question": QUESTION, "sources": ["nope.txt"]}), 422)
-    assert "nope.txt" in error["message"] and haier in error["message"]
+    many = [f"nope-{i}.txt" for i in range(1000)]
+    error = _error(api.post("/v1/ask", json={"question": QUESTION, "sources": many}), 422)
+    # #20: neither the corpus's file names nor the 1,000 input strings come back
+    assert "nope-" not in error["message"] and haier not in error["message"]
+    assert len(error["message"]) < 200
+
+
+def test_lone_surrogates_are_bad_input_not_a_502(api: httpx.Client) -> None:
+    """#8: "\ud800" in JSON decodes to a lone surrogate; it is a 422, never embedding_failed."""
+    raw = b'{"question": "How many R&D centers \\ud800 does Huawei have?"}'
+    error = _error(api.post("/v1/ask", content=raw, headers=JSON), 422)
+    assert error["code"] == "invalid_request"
+    raw = b'{"question": "Huawei?", "sources": ["\\udcff.txt"]}'
+    assert _error(api.post("/v1/search", content=raw, headers=JSON), 422)
+
+
+def test_chat_route_errors_are_openai_shaped(api: httpx.Client) -> None:
+    """#22: every error on /v1/chat/completions, 422 included, has message, type, param, code."""
+    for kwargs in (
+        {"json": {"model": "citeline"}},
+        {"content": b"{", "headers": JSON},
+        {"json": {"model": "nope", "messages": [{"role": "user", "content": "x"}]}},
+    ):
+        resp = api.post("/v1/chat/completions", **kwargs)  # type: ignore[arg-type]
+        assert resp.status_code in (404, 422), resp.text
+        assert {"message", "type", "param", "code"} <= set(resp.json()["error"]), resp.text
 
 
 @pytest.mark.parametrize(

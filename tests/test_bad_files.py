@@ -13,7 +13,8 @@ from indexer.chunking import Chunker
 from indexer.embedding.hashing import HashingEmbedder
 from indexer.kernel.models import Chunk, Draft, DraftQuote, Passage
 from indexer.kernel.settings import Settings
-from indexer.loading import Document, document_text
+from indexer.loading import Document
+from indexer.reading import quote_at
 from indexer.store.chroma import ChromaChunkStore
 from indexer.sync import sync_corpus
 from service.answering.extractive import ExtractiveAnswerer
@@ -208,8 +209,8 @@ def test_bad_files_are_skipped_with_a_reason_or_cleaned_never_a_crash(tmp_path: 
     assert set(manifest.files) == {s for s, what in expected.items() if what == "index"}
     chunks = list(store.iter_chunks())
     for chunk in chunks:
-        text = document_text(chunk.source, (corpus / chunk.source).read_bytes())
-        assert text[chunk.char_start : chunk.char_end] == chunk.text
+        data = (corpus / chunk.source).read_bytes()  # offsets index the file as stored
+        assert quote_at(chunk.source, data, chunk.char_start, chunk.char_end) == chunk.text
         for needle in ("<script", "alert(", "onerror", "__pwned", "display: none", "<style"):
             assert needle not in chunk.text, (chunk.source, chunk.text)
     assert any("Shenzhen hub ships bus parts" in c.text for c in chunks)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -104,3 +109,51 @@ def test_lease_lock_refuses_a_second_run_and_expires(settings: Settings, corpus:
     report = sync_corpus(settings, corpus, embedder=CountingEmbedder(), progress=False)
     assert report.added == 4
     assert ChromaConnection(settings).side_record("lock") is None  # the run released its lease
+
+
+HOLD_LEASE = (
+    "import sys, time\n"
+    "from indexer.kernel.settings import Settings\n"
+    "from indexer.locking import LeaseLock\n"
+    "from indexer.store.chroma_client import ChromaConnection\n"
+    "LeaseLock(ChromaConnection(Settings()), ttl_s=600).acquire()\n"
+    "print('HELD', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def _index(env: dict[str, str], corpus: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "citeline"
+    return subprocess.run([str(cli), "index", str(corpus), "--quiet", *args], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_a_dead_holder_on_this_host_never_blocks_and_break_lock_clears_another(
+    settings: Settings, corpus: Path
+) -> None:
+    """#10: real `citeline index` runs against the real server, after a SIGKILLed lease holder."""
+    env = {**os.environ, "CITELINE_CHROMA_URL": settings.chroma_url or "",
+           "CITELINE_COLLECTION": settings.collection, "CITELINE_EMBEDDER": "fake",
+           "CITELINE_DATA_DIR": str(settings.data_dir),
+           "CITELINE_INDEX_LOCK_WAIT_S": "0"}  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LEASE], env=env, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+    refused = _index(env, corpus)  # alive: refused, with the way out named
+    assert refused.returncode == 1 and "--break-lock" in refused.stderr, refused.stderr
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    lease = json.loads(ChromaConnection(settings).side_record("lock") or "{}")
+    assert lease["pid"] == holder.pid and lease["expires_at"] > time.time() + 500  # still "valid"
+    done = _index(env, corpus)  # its pid is gone on this host: taken over at once
+    assert done.returncode == 0, done.stderr
+
+    # A run killed on another host: its pid means nothing here, only --break-lock helps.
+    other = {"owner": "pid 4242 on build-7 (x)", "host": "build-7", "pid": 4242,
+             "expires_at": time.time() + 600}  # fmt: skip
+    ChromaConnection(settings).put_side_record("lock", json.dumps(other))
+    assert _index(env, corpus).returncode == 1
+    broken = _index(env, corpus, "--break-lock")
+    assert broken.returncode == 0, broken.stderr
+    assert "warning" in broken.stderr and "build-7" in broken.stderr
+    assert ChromaConnection(settings).side_record("lock") is None

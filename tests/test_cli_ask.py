@@ -83,3 +83,21 @@ def test_index_then_ask_with_the_real_store(tmp_path: Path) -> None:
     for c in body["citations"]:
         text = (SEEDS_DIR / c["source"]).read_text(encoding="utf-8")
         assert text[c["char_start"] : c["char_end"]] == c["quote"]
+
+
+def test_source_may_be_a_path_into_the_corpus(
+    seeded: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#24: `--source seeds/000_x.txt` (from the repo root) means the corpus file `000_x.txt`."""
+    monkeypatch.chdir(SEEDS_DIR.parent)
+    override_settings(Settings(corpus_dir=SEEDS_DIR))
+    name = "000_036ae5c0f0d48a4b.txt"
+    result = runner.invoke(cli.app, ["ask", QUESTION, "--json", "--source", f"seeds/{name}"])
+    assert result.exit_code == 0, result.output
+    assert {p["source"] for p in json.loads(result.stdout)["passages"]} == {name}
+
+
+def test_lone_surrogate_argument_is_bad_input(seeded: Pipeline) -> None:
+    """#8: `citeline ask $'\\xff'` arrives as a lone surrogate: one line, exit 1, no 502."""
+    result = runner.invoke(cli.app, ["ask", "Huawei \udcff?"])
+    assert result.exit_code == 1 and "not valid Unicode" in result.output

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from evals.metrics import normalize_text
 from evals.schema import load_gold
 from indexer.extracted import extracted_dir, load_extracted
-from indexer.formats import ExtractionFailed, locate
+from indexer.formats import ExtractionFailed, PageSpan, locate
 from indexer.formats.docx import extract_docx
 from indexer.formats.pdf import extract_pdf
 from indexer.formats.worker import ExtractionWorker
+from indexer.kernel.models import Draft
 from indexer.kernel.settings import Settings
 from indexer.loading import load_corpus
 from tests.browser import serve
@@ -109,6 +111,37 @@ def test_a_file_over_the_time_limit_is_skipped_and_the_run_goes_on(tmp_path: Pat
         assert not isinstance(after, str) and "LinnSequencer" in after.text
 
 
+def test_pdf_quotes_are_verified_against_the_stored_text_never_the_file(tmp_path: Path) -> None:
+    """`Citation.verified` for PDF/DOCX: "extracted" (the stored text of the indexed version reads
+    the quote at its offsets, the file itself may be gone), a dropped citation when the stored text
+    is missing or disagrees, and "index" only where no extracted store is configured."""
+    from indexer.extracted import save_extracted
+    from indexer.formats import Extraction
+    from indexer.kernel.models import Chunk, Passage
+    from service.citing.citer import Citer
+
+    text = "Title page\n\f\nThe depot opened in 1911. It has two floors."
+    found = text.index("The depot")
+    chunk = Chunk(id="c", source="gone.pdf", title="T", text=text[found:], char_start=found,
+                  char_end=len(text), line_start=3, line_end=3, chunk_index=0, content_hash="h",
+                  doc_hash="d" * 64)  # fmt: skip
+    store = tmp_path / "extracted"
+    save_extracted(store, [("gone.pdf", "d" * 64, Extraction(format="pdf", extractor="t",
+        text=text, pages=[PageSpan(page=1, char_start=0, char_end=10),
+                          PageSpan(page=2, char_start=13, char_end=len(text))])),
+    ])  # fmt: skip
+    passage = Passage(n=1, chunk=chunk, score=1.0)
+    draft = Draft(text="The depot opened in 1911 [1].", answerable=True)
+    (cite,) = Citer(tmp_path / "corpus", store).cite(draft, [passage]).citations  # no file at all
+    assert cite.verified == "extracted" and cite.quote == "The depot opened in 1911."
+    assert text[cite.char_start : cite.char_end] == cite.quote and cite.page == 2
+    assert cite.line_start == cite.line_end == 3  # lines of the extracted text
+    other = Chunk(**{**chunk.model_dump(), "doc_hash": "e" * 64})  # no stored text for it
+    assert not Citer(tmp_path, store).cite(draft, [Passage(n=1, chunk=other, score=1.0)]).answerable
+    (bare,) = Citer(tmp_path, None).cite(draft, [passage]).citations
+    assert bare.verified == "index" and bare.page is None
+
+
 # ---- the real index and service ----
 @pytest.fixture(scope="module")
 def doc_service(documents_index: Settings) -> Iterator[str]:
@@ -136,8 +169,8 @@ def test_extracted_text_is_stored_by_hash_and_pruned(documents_index: Settings) 
     shutil.copy(pdf, corpus / pdf.name)
     sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False)
     assert (extracted_dir(other.data_dir, "prune-test") / f"{digest}.txt").is_file()
-    (corpus / pdf.name).unlink()
-    sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False)
+    (corpus / pdf.name).unlink()  # the folder is now empty: emptying the index is opted into
+    sync_corpus(other, corpus, embedder=HashingEmbedder(dim=32), progress=False, allow_empty=True)
     assert list(extracted_dir(other.data_dir, "prune-test").iterdir()) == []
 
 
@@ -165,7 +198,7 @@ def test_gold_questions_over_http_cite_pages_verified_against_stored_text(
                 (documents_index.corpus_dir / c["source"]).read_bytes()
             ).hexdigest()
             stored = load_extracted(folder, digest)
-            assert stored is not None and c["verified_against"] == "extracted"
+            assert stored is not None and c["verified"] == "extracted"
             assert stored.extraction.text[c["char_start"] : c["char_end"]] == c["quote"]
             checked += 1
         for c in cited:
@@ -188,13 +221,13 @@ def test_document_endpoint_locates_the_span(documents_index: Settings, doc_servi
     )
     assert r.status_code == 200
     doc = r.json()
-    assert doc["format"] == "pdf" and doc["verified_against"] == "extracted"
+    assert doc["format"] == "pdf" and doc["verified"] == "extracted"
     assert doc["text"] == text and not doc["truncated"] and len(doc["pages"]) == 6
-    assert doc["span"] == {"char_start": start, "char_end": start + 24,
-                           "quote": "We expect to be paid off", "page": 2, "page_end": 2,
-                           "locator": "page 2"}  # fmt: skip
+    assert doc["span"] == {"char_start": start, "char_end": start + 24, "text_start": start,
+                           "text_end": start + 24, "quote": "We expect to be paid off", "page": 2,
+                           "page_end": 2, "locator": "page 2"}  # fmt: skip
     seed = httpx.get(f"{doc_service}/v1/documents/{SEED}", params={"char_start": 0, "char_end": 5})
-    assert seed.status_code == 200 and seed.json()["verified_against"] == "file"
+    assert seed.status_code == 200 and seed.json()["verified"] == "file"
     assert seed.json()["span"]["page"] is None
     bad_span = httpx.get(f"{doc_service}/v1/documents/{SEED}", params={"char_start": 10**7})
     assert bad_span.status_code == 422
@@ -233,3 +266,33 @@ def test_document_endpoint_needs_auth_like_ask(documents_index: Settings) -> Non
         assert httpx.get(url).status_code == 401
         ok = httpx.get(url, headers={"Authorization": f"Bearer {key}"})
         assert ok.status_code == 200 and "LinnSequencer" in ok.json()["text"]
+
+
+@pytest.mark.slow
+def test_document_endpoint_widget_token_and_host_allowlist(documents_index: Settings) -> None:
+    """The widget's "open in document" works with a widget token (bound to its origin); the Host
+    allowlist guards this route like every other; a widget token still cannot search."""
+    from service.http.app import create_app
+    from service.security.api_keys import generate_key, hash_key
+    from service.security.widget_tokens import mint_widget_token
+
+    origin, key = "https://intranet.example", generate_key()
+    settings = documents_index.model_copy(
+        update={"auth_enabled": True, "api_key_hashes": [hash_key(key)],
+                "widget_token_secret": SecretStr("s3cret-for-tests"), "cors_origins": [origin]}
+    )  # fmt: skip
+    token = mint_widget_token(origin, settings).token
+    widget = {"Authorization": f"Bearer {token}", "Origin": origin}
+    with serve(create_app(settings), ready_path="/healthz") as base:
+        url = f"{base}/v1/documents/linn-brochure.pdf"
+        ok = httpx.get(url, headers=widget)
+        assert ok.status_code == 200 and ok.json()["verified"] == "extracted"
+        assert ok.headers["access-control-allow-origin"] == origin
+        assert httpx.get(url, headers={**widget, "Origin": "https://evil.example"}).status_code in (
+            401, 403)  # fmt: skip
+        assert httpx.post(f"{base}/v1/search", json={"question": "x"}, headers=widget
+                          ).status_code == 403  # fmt: skip
+        rebound = httpx.get(url, headers={"Authorization": f"Bearer {key}", "Host": "evil.test"})
+        assert rebound.status_code == 400
+        assert rebound.json()["error"]["code"] == "invalid_host"
+        assert "LinnSequencer" not in rebound.text

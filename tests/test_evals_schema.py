@@ -151,8 +151,10 @@ def test_quote_validity(tmp_path: Path) -> None:
     assert escape is not None and "not a readable file" in escape
 
 
-def test_quote_offsets_accepted_for_crlf_files_either_way(tmp_path: Path) -> None:
-    (tmp_path / "w.txt").write_bytes(b"one\r\ntwo words\r\n")
+def test_quote_offsets_index_crlf_and_bom_files_as_stored(tmp_path: Path) -> None:
+    (tmp_path / "w.txt").write_bytes(b"\xef\xbb\xbfone\r\ntwo words\r\nthree")
     corpus = CorpusFiles(tmp_path)
-    assert quote_problem(_cite("w.txt", 5, 14, "two words", (2, 2)), corpus) is None  # raw
-    assert quote_problem(_cite("w.txt", 4, 13, "two words", (2, 2)), corpus) is None  # universal
+    assert quote_problem(_cite("w.txt", 6, 15, "two words", (2, 2)), corpus) is None  # as stored
+    assert "not at chars" in str(quote_problem(_cite("w.txt", 4, 13, "two words", (2, 2)), corpus))
+    # A span over a line break reads `\n` where the file has `\r\n`.
+    assert quote_problem(_cite("w.txt", 10, 22, "words\nthree", (2, 3)), corpus) is None

@@ -92,3 +92,19 @@ def test_python_dash_m_indexer_reports_errors_without_a_traceback(tmp_path: Path
 
 def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CITELINE_")}
+
+
+def test_an_empty_folder_never_wipes_the_index_without_allow_empty(
+    settings: Settings, corpus: Path, tmp_path: Path
+) -> None:
+    """#9: indexing an empty (or wrong, unmounted) folder is refused while documents exist."""
+    assert runner.invoke(app, [str(corpus)]).exit_code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for extra in ([], ["--rebuild"]):
+        refused = runner.invoke(app, [str(empty), *extra])
+        assert refused.exit_code == 1 and "--allow-empty" in refused.output
+    again = json.loads(runner.invoke(app, [str(corpus), "--json"]).stdout)
+    assert again["unchanged"] == 4  # still all there
+    emptied = runner.invoke(app, [str(empty), "--allow-empty", "--json"])
+    assert emptied.exit_code == 0 and json.loads(emptied.stdout)["removed"] == 4

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from indexer.html_text import html_reading, html_title
 from indexer.kernel.errors import DocumentError
-from indexer.loading import blank_markup, html_title, load_corpus, text_title
+from indexer.loading import load_corpus, text_title
+from indexer.reading import quote_at
 
 HTML = """<!DOCTYPE html>
 <html><head><title>Haier &amp; the IoT era</title>
@@ -110,32 +112,36 @@ def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
         load_corpus(tmp_path / "nope")
 
 
-def test_crlf_and_bom_are_normalised_like_the_verifier_reads_them(tmp_path: Path) -> None:
-    (tmp_path / "win.txt").write_bytes(b"\xef\xbb\xbfFirst line of the file\r\nsecond\rthird\r\n")
+def test_crlf_and_bom_are_read_as_text_and_mapped_to_the_file_as_stored(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbfFirst line of the file\r\nsecond\rthird\r\n"
+    (tmp_path / "win.txt").write_bytes(data)
     doc = load_corpus(tmp_path).documents[0]
     assert doc.text == "First line of the file\nsecond\nthird\n"
+    raw = data.decode("utf-8")  # as stored: the BOM is character 0
+    start = doc.text.index("second")
+    fs, fe = doc.offsets.file_span(start, start + len("second\nthird"))
+    assert raw[fs:fe] == "second\rthird" and doc.offsets.line(fs) == 2
+    assert quote_at("win.txt", data, fs, fe) == "second\nthird"
 
 
-def test_html_markup_never_reaches_text_and_offsets_match_the_file(tmp_path: Path) -> None:
+def test_html_reads_as_text_with_offsets_into_the_file(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     doc = load_corpus(tmp_path).documents[0]
     assert doc.title == "Haier & the IoT era"
     for leaked in ("<", ">", "color: red", "secret", "not text", "a comment", "href", "DOCTYPE"):
         assert leaked not in doc.text
-    # Same length and the same newlines: line numbers and offsets are the file's.
-    assert len(doc.text) == len(HTML)
-    assert [i for i, ch in enumerate(doc.text) if ch == "\n"] == [
-        i for i, ch in enumerate(HTML) if ch == "\n"
-    ]
-    # Visible text (entities left as written) sits at the file's own offsets.
-    for visible in ("Haier grows abroad", " plants in 2019. AT&amp;T was not involved.", "link"):
-        start = doc.text.index(visible)
-        assert HTML[start : start + len(visible)] == visible
+    assert "  " not in doc.text  # no runs of spaces where tags were
+    assert "Haier opened three plants in 2019. AT&T was not involved.\nlink" in doc.text
+    start = doc.text.index("Haier opened")
+    end = doc.text.index("involved.") + len("involved.")
+    fs, fe = doc.offsets.file_span(start, end)
+    assert HTML[fs:fe] == "Haier opened <b>three</b> plants in 2019. AT&amp;T was not involved."
+    assert doc.offsets.line(fs) == HTML[:fs].count("\n") + 1 == 9
 
 
-def test_html_title_falls_back_to_h1_and_unterminated_script_is_blanked() -> None:
+def test_html_title_drops_script_and_style_and_falls_back_to_h1() -> None:
+    title = "<title>Logistics <script>alert(1)</script><style>b{}</style> hub</title>"
+    assert html_title(f"<html><head>{title}</head></html>", "file") == "Logistics hub"
     markup = "<h1>Only <i>a</i> heading</h1><p>Body text.</p><script>var x = 1;"
-    blanked = blank_markup(markup)
-    assert len(blanked) == len(markup)
-    assert blanked.split() == ["Only", "a", "heading", "Body", "text."]
-    assert html_title(markup, blanked, "file") == "Only a heading"
+    assert html_reading(markup)[0].split() == ["Only", "a", "heading", "Body", "text."]
+    assert html_title(markup, "file") == "Only a heading"

@@ -158,7 +158,7 @@ def test_json_and_streamed_answers_feed_the_stage_histogram(
 
     pipeline = Pipeline(Settings(), seed_embedder, seed_store, ExtractiveAnswerer(seed_embedder))
     app = create_app(Settings(), pipeline)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.post("/v1/ask", json={"question": "What does Haier make?"}).status_code == 200
         assert client.post("/v1/search", json={"question": "BYD batteries"}).status_code == 200
         streamed = client.post("/v1/ask", json={"question": "What does Huawei do?", "stream": True})

@@ -22,6 +22,7 @@ from service.security.api_keys import KeyRing, generate_key, hash_key
 from service.security.auth import AuthMiddleware, AuthPolicy, Principal, policy_from_settings
 from service.security.widget_tokens import mint_widget_token
 from tests.browser import serve
+from tests.conftest import REPO_ROOT
 
 KEY = generate_key()
 OTHER = generate_key()
@@ -149,7 +150,7 @@ def test_widget_token_opens_ask_routes_for_its_origin_only() -> None:
     auth = {"Authorization": f"Bearer {token}"}
     ok = client.post("/ask", headers={**auth, "Origin": ORIGIN})
     assert ok.status_code == 200 and ok.json()["kind"] == "widget"
-    assert ORIGIN in ok.json()["id"]
+    assert ok.json()["id"] == "widget:ip:testclient"  # the address, not the chosen origin
     other_origin = client.post("/ask", headers={**auth, "Origin": "https://evil.example"})
     assert other_origin.status_code == 401
     not_a_chat_route = client.get("/search", headers={**auth, "Origin": ORIGIN})
@@ -224,6 +225,27 @@ def test_a_nonsense_content_length_is_a_400() -> None:
     assert resp.status_code == 400
 
 
+@pytest.mark.slow
+def test_unparseable_http_is_uvicorns_plain_text_400_as_the_readme_says(seed_pipeline: Any) -> None:
+    """#23: `Content-Length: abc` never reaches the app; the README documents uvicorn's answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    with serve(create_app(Settings(), seed_pipeline), ready_path="/healthz") as base:
+        url = urlsplit(base)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            request = b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n{}"
+            sock.sendall(request)
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: text/plain" in head.lower()
+    assert b"Invalid HTTP request received." in body
+    assert "Invalid HTTP request received." in (REPO_ROOT / "README.md").read_text()
+
+
 def test_open_and_widget_paths_match_exactly_or_by_an_explicit_star() -> None:
     policy = AuthPolicy(enabled=True, keys=KeyRing([hash_key(KEY)]), open_paths=["/", "/static/*"])
     scope = {"type": "http", "headers": [], "client": ("10.0.0.9", 1)}
@@ -260,7 +282,10 @@ def test_real_app_auth_widget_tokens_and_rate_limit(
         auth = {"Authorization": f"Bearer {KEY}"}
         assert httpx.post(f"{base}/v1/ask", json=ask, headers=auth).status_code == 200
 
-        token = httpx.get(f"{base}/v1/widget/token", headers={"Origin": ORIGIN}).json()["token"]
+        # The embedding page's backend exchanges its key for a token bound to the page origin.
+        assert httpx.get(f"{base}/v1/widget/token", headers={"Origin": ORIGIN}).status_code == 401
+        minted = httpx.get(f"{base}/v1/widget/token", params={"origin": ORIGIN}, headers=auth)
+        token = minted.json()["token"]
         widget = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
         assert httpx.post(f"{base}/v1/ask", json=ask, headers=widget).status_code == 200
         search = httpx.post(f"{base}/v1/search", json=ask, headers=widget)

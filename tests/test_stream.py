@@ -1,4 +1,5 @@
-"""`POST /v1/ask` as Server-Sent Events, over real HTTP (uvicorn on 127.0.0.1)."""
+"""`POST /v1/ask` as Server-Sent Events, over real HTTP (uvicorn on 127.0.0.1): the real app and
+route (`create_app`), with a scripted pipeline so tokens, delays and failures are chosen."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from indexer.kernel.settings import Settings
+from service.http.app import create_app
 from service.http.routes import stream
 from service.http.routes.stream import wants_stream
 from tests.browser import serve
 from tests.conftest import SEEDS_DIR
-from tests.fake_pipeline import ScriptedPipeline, passage_for, standin_app
+from tests.fake_pipeline import ScriptedPipeline, passage_for
 
 HUAWEI = SEEDS_DIR / "000_036ae5c0f0d48a4b.txt"
 ANSWER = "Huawei has 16 R&D centers and 28 joint-innovation centers [1]."
@@ -48,8 +50,8 @@ def _pipeline(**kw: Any) -> ScriptedPipeline:
 def test_events_in_order_with_headers() -> None:
     pipeline = _pipeline()
     with (
-        serve(standin_app(Settings(), pipeline)) as base,
-        httpx.stream("POST", base + "/v1/ask", json={"question": "R&D?"}) as r,
+        serve(create_app(Settings(), pipeline)) as base,
+        httpx.stream("POST", base + "/v1/ask", json={"question": "R&D?", "stream": True}) as r,
     ):
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["cache-control"] == "no-cache"
@@ -71,8 +73,8 @@ def test_heartbeat_comments_while_idle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream, "HEARTBEAT_S", 0.03)
     pipeline = ScriptedPipeline([passage_for(HUAWEI, 16)], "Sixteen [1].", delay_s=0.3)
     with (
-        serve(standin_app(Settings(), pipeline)) as base,
-        httpx.stream("POST", base + "/v1/ask", json={"question": "q"}) as r,
+        serve(create_app(Settings(), pipeline)) as base,
+        httpx.stream("POST", base + "/v1/ask", json={"question": "q", "stream": True}) as r,
     ):
         events = list(sse_events(r))
     pings = [d for e, d in events if e == "comment"]
@@ -83,8 +85,8 @@ def test_heartbeat_comments_while_idle(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_error_mid_stream_is_a_typed_final_event() -> None:
     pipeline = _pipeline(fail_after=2)
     with (
-        serve(standin_app(Settings(), pipeline)) as base,
-        httpx.stream("POST", base + "/v1/ask", json={"question": "q"}) as r,
+        serve(create_app(Settings(), pipeline)) as base,
+        httpx.stream("POST", base + "/v1/ask", json={"question": "q", "stream": True}) as r,
     ):
         assert r.status_code == 200
         events = [(e, d) for e, d in sse_events(r) if e != "comment"]
@@ -94,8 +96,8 @@ def test_error_mid_stream_is_a_typed_final_event() -> None:
 
 
 def test_invalid_question_is_an_http_error_not_a_stream() -> None:
-    with serve(standin_app(Settings(), _pipeline())) as base:
-        r = httpx.post(base + "/v1/ask", json={"question": "   "})
+    with serve(create_app(Settings(), _pipeline())) as base:
+        r = httpx.post(base + "/v1/ask", json={"question": "   ", "stream": True})
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_request"
 
@@ -104,8 +106,8 @@ def test_client_disconnect_stops_generation() -> None:
     pipeline = ScriptedPipeline(
         [passage_for(HUAWEI, 16)], "word " * 200 + "[1]", delay_s=0.05
     )  # ~10 s if nobody stopped it
-    with serve(standin_app(Settings(), pipeline)) as base:
-        with httpx.stream("POST", base + "/v1/ask", json={"question": "q"}) as r:
+    with serve(create_app(Settings(), pipeline)) as base:
+        with httpx.stream("POST", base + "/v1/ask", json={"question": "q", "stream": True}) as r:
             for event, _ in sse_events(r):
                 if event == "token":
                     break  # leave after the first token: closes the connection

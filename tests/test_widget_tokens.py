@@ -75,7 +75,7 @@ def _app(settings: Settings) -> FastAPI:
 
 
 def test_origin_guard_and_token_endpoint() -> None:
-    s = _settings(cors_origins=[ORIGIN], auth_enabled=True)
+    s = _settings(cors_origins=[ORIGIN], auth_enabled=True, widget_anonymous=True)
     with TestClient(_app(s), base_url="http://citeline.test") as client:
         # Allowed cross origin: a token bound to it, with CORS headers.
         ok = client.get("/v1/widget/token", headers={"Origin": ORIGIN})
@@ -109,3 +109,21 @@ def test_token_endpoint_without_auth_mints_nothing() -> None:
         "origin": "http://citeline.test",
         "expires_at": None,
     }
+
+
+def test_exactly_one_widget_token_verifier_in_production_code() -> None:
+    """Honesty: the auth layer's check and any other go through `verify_widget_token`; nothing
+    else in service/, indexer/ or evals/ checks a signature or parses a token's claims."""
+    from tests.conftest import REPO_ROOT
+
+    sources = {
+        p.relative_to(REPO_ROOT).as_posix(): p.read_text(encoding="utf-8")
+        for package in ("service", "indexer", "evals")
+        for p in (REPO_ROOT / package).rglob("*.py")
+    }
+    defining = [path for path, text in sources.items() if "def verify_widget_token" in text]
+    signing = [path for path, text in sources.items() if "compare_digest(sig" in text]
+    assert defining == signing == ["service/security/widget_tokens.py"]
+    callers = [path for path, text in sources.items() if "verify_widget_token(" in text]
+    assert callers == ["service/security/widget_tokens.py"]  # via widget_verifier only
+    assert "widget_verifier(settings)" in sources["service/security/auth.py"]

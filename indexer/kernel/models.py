@@ -6,9 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexer.kernel.offsets import OffsetMap
+
 
 class Chunk(BaseModel):
-    """A span of one source file. Invariant: `text == file_text[char_start:char_end]`."""
+    """A span of one source file: `char_start:char_end` and the lines index the file as stored;
+    `text` is that span as read (`indexer/reading.py`); `source_map` says where each of its
+    characters is (`indexer/kernel/offsets.py`; "": one to one, `text == file[start:end]`).
+    PDF/DOCX chunks have no map: their offsets and lines index the stored extracted text.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,6 +33,27 @@ class Chunk(BaseModel):
     # computed once at index time so answering a question costs one question embedding.
     sentences: tuple[tuple[int, int], ...] = Field(default=(), repr=False)
     sentence_vectors: bytes | None = Field(default=None, repr=False, exclude=True)
+    source_map: str = Field(default="", description="OffsetMap.encode() of text into the file")
+
+    def file_span(self, start: int, end: int) -> tuple[int, int, int, int]:
+        """(char_start, char_end, line_start, line_end) in the file of `text[start:end]`."""
+        if not self.source_map:
+            last = max(start, end - 1)
+            lines = (self.text.count("\n", 0, start), self.text.count("\n", 0, last))
+            return (self.char_start + start, self.char_start + end,
+                    self.line_start + lines[0], self.line_start + lines[1])  # fmt: skip
+        offsets = OffsetMap.decode(self.source_map)
+        fs, fe = offsets.file_span(start, end)
+        first, last = offsets.line(fs) - 1, offsets.line(fe - 1) - 1
+        return (self.char_start + fs, self.char_start + fe,
+                self.line_start + first, self.line_start + last)  # fmt: skip
+
+    def text_span(self, char_start: int, char_end: int) -> tuple[int, int] | None:
+        """The span of `text` whose file span is `[char_start, char_end)`, if there is one."""
+        start, end = char_start - self.char_start, char_end - self.char_start
+        if not self.source_map:
+            return (start, end) if 0 <= start < end <= len(self.text) else None
+        return OffsetMap.decode(self.source_map).text_span(start, end)
 
 
 class Passage(BaseModel):
@@ -84,11 +111,12 @@ class Citation(BaseModel):
     page: int | None = Field(default=None, ge=1)
     page_end: int | None = Field(default=None, ge=1)
     locator: str | None = Field(default=None, description='e.g. "page 3", "paragraph 12 — A > B"')
-    verified_against: Literal["file", "extracted"] | None = Field(
-        default=None,
-        description="what the quote was checked against beyond the index: the source file itself "
-        "(text formats) or the extracted text stored with the index (PDF, DOCX); None: the file "
-        "was not readable, only the indexed chunk was",
+    verified: Literal["file", "extracted", "index"] = Field(
+        default="index",
+        description="`file`: the quote was found at these offsets in the source file as it is "
+        "stored now (text formats); `extracted`: found at these offsets in the text extracted "
+        "from the indexed version of a PDF/DOCX, stored with the index; `index`: the file is "
+        "missing or changed (or its extracted text is gone), only the indexed chunk matched",
     )
 
 

@@ -91,6 +91,14 @@ class Settings(BaseSettings):
         default_factory=list,
         description="browser origins allowed to call the API (a,b); empty = same origin",
     )
+    allowed_hosts: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host header values served (a,b; `*.example.com`; `*` = any): DNS rebinding",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list,
+        description="proxy addresses (a,b; CIDR ok) whose X-Forwarded-For/-Proto are believed",
+    )
     log_level: str = "INFO"
 
     # ---- security: API keys (sha256 hashes, service/security/api_keys.py), widget, rate limit ----
@@ -101,7 +109,19 @@ class Settings(BaseSettings):
     widget_token_secret: SecretStr | None = Field(
         default=None, description="HMAC key for widget tokens; unset = random per process"
     )
+    widget_anonymous: bool = Field(
+        default=False,
+        description="auth on: anyone who can reach the service may get a widget token and ask",
+    )
+    trusted_user_header: str | None = Field(
+        default=None,
+        description="header a trusted SSO proxy sets to the signed-in user; it may mint tokens",
+    )
     rate_limit_per_minute: int = Field(default=0, ge=0, description="per key/client; 0 = off")
+    # ---- evals ----
+    eval_api_key: SecretStr | None = Field(
+        default=None, description="API key `citeline eval --url` sends (or --api-key)"
+    )
 
     @property
     def bm25_dir(self) -> Path:

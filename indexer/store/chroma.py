@@ -71,32 +71,30 @@ class ChromaChunkStore:
     def query(
         self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
     ) -> list[tuple[Chunk, float]]:
-        from llama_index.core.vector_stores.types import (
-            FilterOperator,
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
+        """Nearest live chunks; with `sources`, only those files' live chunks.
+
+        A `sources` filter is the manifest's chunk ids of those files, never a `source` metadata
+        filter: that would also match chunks an indexer has added but not committed (or left by
+        a crash), which a reader's vector index has not loaded ("Error finding id").
+        """
+        from llama_index.core.vector_stores.types import VectorStoreQuery
 
         manifest = self.manifest()
         total = self.raw_count()
         if manifest is None or total == 0 or top_k <= 0:
             return []
-        filters = None
+        extra: dict[str, Any] = {}
         if sources is not None:
-            if not sources:
+            ids = live_ids(manifest, sources)
+            if not ids:
                 return []
-            filters = MetadataFilters(
-                filters=[
-                    MetadataFilter(key="source", operator=FilterOperator.IN, value=list(sources))
-                ]
-            )
+            extra["ids"], total = ids, len(ids)
         vector = [float(x) for x in embedding]
         fetch = min(total, top_k * 2 + 8)  # over-fetch: orphans of a crashed run may rank high
         while True:
-            q = VectorStoreQuery(query_embedding=vector, similarity_top_k=fetch, filters=filters)
+            q = VectorStoreQuery(query_embedding=vector, similarity_top_k=fetch)
             with store_errors(self.location, "query"):
-                result = self._conn.vector_store().query(q)
+                result = self._conn.vector_store().query(q, **extra)
             hits: list[tuple[Chunk, float]] = []
             for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
                 chunk = chunk_from_record(node.node_id, node.get_content(), node.metadata)
@@ -120,8 +118,7 @@ class ChromaChunkStore:
         if manifest is None:
             return
         for source in sorted(manifest.files):
-            entry = manifest.files[source]
-            ids = [chunk_id(source, entry.doc_hash, i) for i in range(entry.chunks)]
+            ids = live_ids(manifest, [source])
             yield from sorted(self._get_ids(ids), key=lambda c: c.chunk_index)
 
     def _get_ids(self, ids: list[str]) -> list[Chunk]:
@@ -183,6 +180,16 @@ class ChromaChunkStore:
         self._conn.drop_chunks()
         self._conn.delete_side_record(MANIFEST_ID)
         self._seen = None
+
+
+def live_ids(manifest: Manifest, sources: Sequence[str]) -> list[str]:
+    """The ids of the committed chunks of `sources` (unknown sources have none)."""
+    out: list[str] = []
+    for source in dict.fromkeys(sources):
+        entry = manifest.files.get(source)
+        if entry is not None:
+            out += [chunk_id(source, entry.doc_hash, i) for i in range(entry.chunks)]
+    return out
 
 
 def open_chunk_store(settings: Settings, embed_model: str, dim: int) -> ChromaChunkStore:

@@ -33,6 +33,8 @@ _CHUNK_FIELDS = (
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     meta: dict[str, Any] = {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
+    if chunk.source_map:  # absent = one to one (and in indexes older than the map)
+        meta["source_map"] = chunk.source_map
     if chunk.sentences and chunk.sentence_vectors is not None:
         # Chroma metadata holds scalars only: spans as JSON, vectors as base64 float16.
         meta["sentences"] = json.dumps([list(span) for span in chunk.sentences])
@@ -58,7 +60,8 @@ def chunk_from_record(
     if not meta or any(name not in meta for name in _CHUNK_FIELDS):
         return None
     fields = {name: meta[name] for name in _CHUNK_FIELDS}
-    return Chunk(id=chunk_id, text=text or "", **fields, **_sentence_fields(meta))
+    return Chunk(id=chunk_id, text=text or "", source_map=str(meta.get("source_map") or ""),
+                 **fields, **_sentence_fields(meta))  # fmt: skip
 
 
 def parse_chroma_url(url: str) -> tuple[str, int, bool]:

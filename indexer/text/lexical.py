@@ -1,7 +1,7 @@
 """Word-level text analysis: the one tokeniser, stop-word list and stemmer in Citeline.
 
 Used by BM25 (`index_terms`), the extractive answerer, the citer and the condenser. Deliberately
-small and deterministic: lowercase tokens that keep "r&d", "6g" and "15.1" whole, one stop-word
+small and deterministic: lowercase tokens that keep "r&d" and "6g" whole, one stop-word
 list (a core that BM25 uses, plus question phrasing), and suffix folding light enough to never
 merge unrelated words.
 """
@@ -90,7 +90,8 @@ def _fold_plural(word: str) -> str:
     return word
 
 
-# BM25's token: keep "r&d", "6g", "2-meter" whole (bm25s's default drops 1-char pieces).
+# BM25's token: keeps "r&d" and "6g" whole (bm25s's default drops 1-char pieces); "2-meter"
+# becomes "2", "meter" and "15.1" becomes "15", "1" (tests/test_hybrid.py).
 _INDEX_TOKEN = re.compile(r"[0-9a-z]+(?:[&'’][0-9a-z]+)*")
 
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 from indexer.kernel.errors import ConfigError, LLMError
-from indexer.kernel.models import REFUSAL_TOKEN, Draft, Passage
+from indexer.kernel.models import Draft, Passage
 from indexer.kernel.settings import Settings
+from service.answering.drafting import draft_from_text
 from service.answering.llm_client import map_llm_error, openai_client
 from service.answering.prompts import build_messages
 
@@ -26,6 +27,8 @@ LLM_MAX_RETRIES = 1  # retries per LLM call, inside the OpenAI client (tests set
 
 
 class OpenAIAnswerer:
+    streams_tokens = True  # service/answering/drafting.py: stream the deltas as they come
+
     def __init__(self, settings: Settings) -> None:
         if settings.llm_base_url is None and settings.llm_api_key is None:
             raise ConfigError("answering with OpenAI needs CITELINE_LLM_API_KEY or OPENAI_API_KEY")
@@ -63,7 +66,7 @@ class OpenAIAnswerer:
             raise map_llm_error(exc) from exc
         if not isinstance(text, str) or not text.strip():
             raise LLMError("the LLM server returned an empty answer")
-        return Draft(text=text.strip(), answerable=not text.strip().startswith(REFUSAL_TOKEN))
+        return draft_from_text(text)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Streams inside `with`: closing this generator (a client went away) closes the HTTP

@@ -23,6 +23,7 @@ from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Dr
 from indexer.text.lexical import content_terms
 from indexer.text.sentences import Span, split_sentences
 from service.citing.markers import MARKER, neutralize_markers, parse_markers
+from service.citing.support import supported_sentence
 from service.citing.verify import SourceVerifier
 
 TAG = re.compile(r"<[^<>]{0,2000}>")
@@ -53,17 +54,28 @@ def _claim_for(text: str, sentences: list[Span], pos: int) -> str:
     return ""
 
 
-def _cited_sentences_only(answer: str) -> str:
-    """Drop every sentence that carries no verified marker: an uncited claim (or an injected
-    instruction the LLM obeyed) never reaches the user."""
+def _numbers(text: str) -> set[int]:
+    return {n for m in parse_markers(text) for n in m.numbers}
+
+
+def _cited_sentences_only(answer: str, quotes_by_n: dict[int, str]) -> str:
+    """Drop every sentence that carries no verified marker, or that its quotes do not support as
+    a whole (service/citing/support.py): an uncited claim, an injected instruction or link the
+    LLM obeyed, never reaches the user."""
     sentences: list[str] = []
     for span in split_sentences(answer):
         sentence = span.of(answer).strip()
         if sentences and not MARKER.sub("", sentence).strip(" .,;:"):
-            sentences[-1] += " " + sentence  # "claim. [1]": the marker belongs to the claim
+            # "claim. [1]": the marker belongs to the claim; "claim [1]. [1]": once is enough.
+            have = _numbers(sentences[-1])
+            new = [n for m in parse_markers(sentence) for n in m.numbers if n not in have]
+            extra = "".join(f"[{n}]" for n in dict.fromkeys(new))
+            if extra:
+                sentences[-1] += " " + extra
         else:
             sentences.append(sentence)
-    return " ".join(s for s in sentences if MARKER.search(s) and MARKER.sub("", s).strip(" .,;:"))
+    kept = [s for s in sentences if MARKER.search(s) and MARKER.sub("", s).strip(" .,;:")]
+    return " ".join(filter(None, (supported_sentence(s, quotes_by_n) for s in kept)))
 
 
 class Citer:
@@ -94,29 +106,45 @@ class Citer:
         chunk = passage.chunk
         if not 0 <= span.start < span.end <= len(chunk.text):
             return None
-        quote = span.of(chunk.text)
-        char_start, char_end = chunk.char_start + span.start, chunk.char_start + span.end
-        if chunk.text[char_start - chunk.char_start : char_end - chunk.char_start] != quote:
+        quote = span.of(chunk.text)  # the index's copy of the text, as read
+        # Offsets and lines index the file as stored (indexer/reading.py says how they relate);
+        # a PDF/DOCX chunk has no source map: they index its extracted text.
+        char_start, char_end, line_start, line_end = chunk.file_span(span.start, span.end)
+        verified = self._verifier.check(chunk.source, chunk.doc_hash, char_start, char_end, quote)
+        if verified is None:
             return None
-        verifier = self._verifier
-        ok, against = verifier.check(chunk.source, chunk.doc_hash, char_start, char_end, quote)
-        if not ok:
-            return None
-        extracted = against == "extracted"
-        where = verifier.locate(chunk.doc_hash, char_start, char_end) if extracted else None
+        extracted = verified == "extracted"
+        where = self._verifier.locate(chunk.doc_hash, char_start, char_end) if extracted else None
         return Citation(
             n=passage.n,
             source=chunk.source,
             title=chunk.title,
-            line_start=chunk.line_start + chunk.text.count("\n", 0, span.start),
-            line_end=chunk.line_start + chunk.text.count("\n", 0, max(span.start, span.end - 1)),
+            line_start=line_start,
+            line_end=line_end,
             char_start=char_start,
             char_end=char_end,
             quote=quote,
             score=passage.score,
-            verified_against=against,
+            verified=verified,
             **(where.model_dump() if where else {}),
         )
+
+    def _one_per_marker(
+        self, found: list[Citation], by_n: dict[int, Passage]
+    ) -> dict[int, Citation]:
+        """One citation per `n`, so `[n]` names exactly one quote: several spans of one passage
+        become the one span from the first to the last (re-verified), else the first is kept."""
+        out: dict[int, Citation] = {}
+        for n in dict.fromkeys(c.n for c in found):
+            mine = [c for c in found if c.n == n]
+            if len(mine) > 1:
+                lo, hi = min(c.char_start for c in mine), max(c.char_end for c in mine)
+                span = by_n[n].chunk.text_span(lo, hi)
+                merged = self._citation(by_n[n], Span(*span)) if span else None
+                out[n] = merged or mine[0]
+            else:
+                out[n] = mine[0]
+        return out
 
     def cite(self, draft: Draft, passages: Sequence[Passage]) -> CitedAnswer:
         text = draft.text.strip()
@@ -151,10 +179,11 @@ class Citer:
             cursor = marker.end
         out.append(text[cursor:])
         answer = "".join(out).strip()
+        one = self._one_per_marker(list(citations.values()), by_n)
         if generated:
-            answer = _cited_sentences_only(answer)
-            cited = {int(n) for m in parse_markers(answer) for n in m.numbers}
-            citations = {k: c for k, c in citations.items() if c.n in cited}
-        if not citations or not MARKER.sub("", answer).strip():
+            answer = _cited_sentences_only(answer, {n: c.quote for n, c in one.items()})
+            cited = _numbers(answer)
+            one = {n: c for n, c in one.items() if n in cited}
+        if not one or not MARKER.sub("", answer).strip():
             return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
-        return CitedAnswer(answer, True, list(citations.values()))
+        return CitedAnswer(answer, True, list(one.values()))

@@ -1,8 +1,20 @@
-"""Check a quote against the source file it claims to come from, when that file is the indexed one.
+"""Check a quote against the source it claims to come from, and say which check passed.
 
-Why a second check beyond the chunk: the chunk text came out of the store, the file is the ground
-truth a user will open. A file that changed since indexing (hash differs) or cannot be read is not
-evidence either way, so only the chunk check applies then.
+`"file"` (text formats): the file in the corpus folder, read now, reads exactly `quote` at
+`char_start:char_end` (offsets into the file as stored; `indexer.reading.quote_at` is the rule,
+shared with the evals). That is the check a user would make.
+
+`"extracted"` (PDF, DOCX): their text is extracted, so their offsets index that text, stored with
+the index by `doc_hash` (`indexer/extracted.py`): the stored text of the indexed version reads
+exactly `quote` at `char_start:char_end`. A missing or damaged stored text fails the citation.
+
+`"index"`: the file could not be compared (no corpus folder configured, missing, unreadable, or
+changed since indexing and no longer holding the quote there; for PDF/DOCX, no extracted store
+configured). The quote is then only the index's stored copy of the text: still exact at those
+offsets *in the indexed version*, but not confirmed against the file. Clients can show it as such.
+
+`None`: the file is the indexed one (same sha256) and disagrees with the quote, or a PDF/DOCX's
+stored text does: the stored chunk is not the document's text, and the citation is dropped.
 """
 
 from __future__ import annotations
@@ -14,49 +26,36 @@ from typing import Literal
 
 from indexer.extracted import load_extracted
 from indexer.formats import EXTRACTED_SUFFIXES, Location, locate
+from indexer.kernel.offsets import OffsetMap
+from indexer.reading import read_source
 
-Verdict = tuple[bool, Literal["file", "extracted"] | None]
+Verified = Literal["file", "extracted", "index"]
 
 
 @lru_cache(maxsize=32)
-def _decoded(path: str, doc_hash: str, mtime_ns: int, size: int) -> str | None:
-    """File text if its bytes hash to `doc_hash`; keyed on mtime/size so an edit is re-read."""
+def _read(path: str, mtime_ns: int, size: int) -> tuple[str, str, OffsetMap] | None:
+    """(sha256, text as read, its offsets) of a file; keyed on mtime/size so an edit is re-read."""
     try:
         data = Path(path).read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != doc_hash:
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return hashlib.sha256(data).hexdigest(), *read_source(path, data)
+    except (OSError, UnicodeDecodeError):
         return None
 
 
 class SourceVerifier:
-    """`extracted_dir` given: PDF/DOCX quotes must match the stored extracted text (a missing or
-    damaged one fails them); text formats are checked against the file as before."""
+    """Text formats are checked against the file as stored; PDF/DOCX quotes, `extracted_dir`
+    given, against the stored extracted text (a missing or damaged one fails them)."""
 
     def __init__(self, corpus_dir: Path | None, extracted_dir: Path | None = None) -> None:
         self._root = corpus_dir.resolve() if corpus_dir is not None else None
         self._extracted = extracted_dir
-
-    def check(self, source: str, doc_hash: str, start: int, end: int, quote: str) -> Verdict:
-        """(quote may be shown, what it was verified against beyond the chunk)."""
-        if Path(source).suffix.lower() in EXTRACTED_SUFFIXES and self._extracted is not None:
-            stored = load_extracted(self._extracted, doc_hash)
-            ok = stored is not None and stored.extraction.text[start:end] == quote
-            return ok, "extracted" if ok else None
-        if self._text(source, doc_hash) is None:
-            return True, None
-        return self.matches(source, doc_hash, start, end, quote), "file"
 
     def locate(self, doc_hash: str, start: int, end: int) -> Location:
         """Page(s) or paragraph of a span of a PDF/DOCX's stored text; empty for other files."""
         stored = load_extracted(self._extracted, doc_hash) if self._extracted else None
         return locate(stored.extraction, start, end) if stored else Location()
 
-    def _text(self, source: str, doc_hash: str) -> str | None:
+    def _file(self, source: str) -> tuple[str, str, OffsetMap] | None:
         if self._root is None:
             return None
         path = (self._root / source).resolve()
@@ -66,14 +65,23 @@ class SourceVerifier:
             stat = path.stat()
         except OSError:
             return None
-        return _decoded(str(path), doc_hash, stat.st_mtime_ns, stat.st_size)
+        return _read(str(path), stat.st_mtime_ns, stat.st_size)
 
-    def matches(self, source: str, doc_hash: str, start: int, end: int, quote: str) -> bool:
-        """False only when the indexed file is readable and disagrees with the quote."""
-        text = self._text(source, doc_hash)
-        if text is None:
-            return True
-        if text[start:end] == quote:
-            return True
-        # The indexer may have read the file with universal newlines.
-        return text.replace("\r\n", "\n").replace("\r", "\n")[start:end] == quote
+    def check(
+        self, source: str, doc_hash: str, start: int, end: int, quote: str
+    ) -> Verified | None:
+        """What `quote` at `[start, end)` was verified against, or None: drop the citation."""
+        if Path(source).suffix.lower() in EXTRACTED_SUFFIXES:
+            if self._extracted is None:
+                return "index"
+            stored = load_extracted(self._extracted, doc_hash)
+            ok = stored is not None and stored.extraction.text[start:end] == quote
+            return "extracted" if ok else None
+        found = self._file(source)
+        if found is None:
+            return "index"
+        digest, text, offsets = found
+        span = offsets.text_span(start, end)  # the same rule as indexer.reading.quote_at
+        if span is not None and text[span[0] : span[1]] == quote:
+            return "file"
+        return None if digest == doc_hash else "index"

@@ -21,7 +21,9 @@ from service.http.cors import install_cors
 from service.http.deps import ensure_pipeline
 from service.http.errors import install_error_handlers
 from service.http.limits import MAX_BODY_BYTES, BodyLimitMiddleware
+from service.http.proxies import ClientAddressMiddleware, HostGuard
 from service.http.routes import ask, documents, health, openai_compat, widget
+from service.http.routes.docs import install_docs
 from service.observability.metrics import install_observability
 from service.pipeline import Pipeline, build_pipeline
 from service.security.auth import install_access_control
@@ -63,6 +65,8 @@ def create_app(
         summary="Answers questions over a folder of documents; every claim cites its passage.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # the CDN-loaded default: replaced by install_docs (offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pipeline = pipeline
@@ -76,6 +80,10 @@ def create_app(
     # Streaming/OpenAI/widget routes; CORS last so it is the outermost layer (refuses first).
     app.include_router(openai_compat.router)
     app.include_router(widget.router)
+    install_docs(app)
     install_cors(app, settings)
-    install_observability(app, settings)  # hardening: request ids, JSON logs, /metrics (outermost)
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)  # DNS rebinding
+    install_observability(app, settings)  # hardening: request ids, JSON logs, /metrics
+    # Outermost: the real client address (proxy headers from trusted proxies only).
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

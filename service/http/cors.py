@@ -48,14 +48,14 @@ class OriginGuard:
         if scope["type"] == "http":
             origin = Headers(scope=scope).get("origin")
             if origin is not None and not origin_allowed(origin, scope, self.allowlist):
-                await self._refuse(origin, send)
+                await self._refuse(origin, send, scope)
                 return
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _refuse(origin: str, send: Send) -> None:
+    async def _refuse(origin: str, send: Send, scope: Scope) -> None:
         message = f"origin {origin!r} is not allowed (settings.cors_origins)"
-        await send_json_error(send, 403, "origin_not_allowed", message)
+        await send_json_error(send, 403, "origin_not_allowed", message, scope=scope)
 
 
 def install_cors(app: FastAPI, settings: Settings) -> None:

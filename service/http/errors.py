@@ -26,19 +26,53 @@ from indexer.kernel.errors import CitelineError
 log = logging.getLogger(__name__)
 
 
+# The OpenAI-compatible route answers every error in OpenAI's shape, which holds ours (`code`,
+# `message`) plus `type` and `param`: the official client reads it, our clients still can.
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+RETRY_AFTER_S = 5
+
+
 def error_body(
-    code: str, message: str, details: list[dict[str, Any]] | None = None
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    *,
+    openai: bool = False,
+    status: int = 400,
 ) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
+    if openai:
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        error.update(type=kind, param=None)
     if details is not None:
         error["details"] = details
     return {"error": error}
 
 
+def _is_openai(scope: Any) -> bool:
+    return bool(scope) and scope.get("path") in OPENAI_PATHS
+
+
 def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    *,
+    scope: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=status)
+    body = error_body(code, message, details, openai=_is_openai(scope), status=status)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def public_message(exc: CitelineError) -> str:
+    """What a client is told. A dependency outage (503 other than "no index yet") says nothing
+    of URLs, paths or errno: those go to the log."""
+    if exc.status == 503 and exc.code != "index_not_ready":
+        log.warning("%s: %s", exc.code, exc.message)
+        return "a backing service is temporarily unavailable; retry shortly (details in the log)"
+    return exc.message
 
 
 async def send_json_error(
@@ -47,9 +81,11 @@ async def send_json_error(
     code: str,
     message: str,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    scope: Any = None,
 ) -> None:
     """The error body straight from pure ASGI middleware, before any route (or handler) runs."""
-    body = json.dumps(error_body(code, message)).encode()
+    payload = error_body(code, message, openai=_is_openai(scope), status=status)
+    body = json.dumps(payload).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -67,30 +103,35 @@ def _details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-async def _citeline(_: Request, exc: Exception) -> JSONResponse:
+async def _citeline(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CitelineError)
-    return error_response(exc.status, exc.code, exc.message)
+    retry = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
+    return error_response(exc.status, exc.code, public_message(exc), scope=request.scope,
+                          headers=retry)  # fmt: skip
 
 
-async def _validation(_: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = _details(exc)
     if any(d["type"] == "json_invalid" for d in details):
-        return error_response(422, "invalid_json", "the request body is not valid JSON", details)
-    return error_response(422, "invalid_request", "the request is not valid", details)
+        return error_response(422, "invalid_json", "the request body is not valid JSON", details,
+                              scope=request.scope)  # fmt: skip
+    return error_response(422, "invalid_request", "the request is not valid", details,
+                          scope=request.scope)  # fmt: skip
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), scope=request.scope)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
-    return error_response(500, "internal_error", "internal error; see the server log")
+    return error_response(500, "internal_error", "internal error; see the server log",
+                          scope=request.scope)  # fmt: skip
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -30,10 +30,12 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await send_json_error(send, 400, "bad_request", "Content-Length is not a number")
+                await send_json_error(
+                    send, 400, "bad_request", "Content-Length is not a number", scope=scope
+                )
                 return
             if int(declared) > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(send, scope)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -44,17 +46,16 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(send, scope)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
-    async def _too_large(self, send: Send) -> None:
-        await send_json_error(
-            send, 413, "payload_too_large", f"request body is over {self.max_bytes} bytes"
-        )
+    async def _too_large(self, send: Send, scope: Scope) -> None:
+        message = f"request body is over {self.max_bytes} bytes"
+        await send_json_error(send, 413, "payload_too_large", message, scope=scope)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

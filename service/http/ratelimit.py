@@ -94,6 +94,7 @@ class RateLimitMiddleware:
                     "rate_limited",
                     f"too many requests; retry in {retry_after} s",
                     [(b"retry-after", str(retry_after).encode())],
+                    scope,
                 )
                 return
         await self.app(scope, receive, send)

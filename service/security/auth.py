@@ -68,9 +68,13 @@ class AuthPolicy:
         path = str(scope.get("path", ""))
         client = scope.get("client") or ("unknown", 0)
         anonymous = Principal("anonymous", f"ip:{client[0]}")
-        if not self.enabled or self._matches(path, self.open_paths):
+        if not self.enabled:
             return anonymous
         credential = _credential(Headers(scope=scope))
+        if self._matches(path, self.open_paths):
+            # Open, but a key still says who calls (the widget token route mints for keys).
+            key_id = self.keys.match(credential) if credential else None
+            return Principal("key", key_id) if key_id is not None else anonymous
         if not credential:
             raise UnauthorizedError("an API key is required: send `Authorization: Bearer <key>`")
         if (key_id := self.keys.match(credential)) is not None:
@@ -84,8 +88,9 @@ class AuthPolicy:
             raise UnauthorizedError("the API key or widget token is not valid")
         if not self._matches(path, self.widget_paths):
             raise ForbiddenError("widget tokens may only call the ask and chat routes")
-        # Per page origin *and* address: every visitor of one intranet page shares the origin.
-        return Principal("widget", f"widget:{subject}|{anonymous.id}")
+        # Keyed on the real client address only: the origin is whatever the token holder chose
+        # when minting, so it must not open a fresh rate-limit bucket.
+        return Principal("widget", f"widget:{anonymous.id}")
 
 
 def policy_from_settings(
@@ -117,15 +122,17 @@ class AuthMiddleware:
             principal = self.policy.authenticate(scope)
         except CitelineError as exc:
             extra = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
-            await send_json_error(send, exc.status, exc.code, exc.message, extra)
+            await send_json_error(send, exc.status, exc.code, exc.message, extra, scope)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 
-# Open with auth on: liveness/readiness for balancers, and what a page needs to load the widget
-# and get its token. Widget tokens are good for asking, chatting and opening a cited document.
-OPEN_PATHS = ("/healthz", "/readyz", "/", "/widget.js", "/v1/widget/token")
+# Open with auth on: liveness/readiness for balancers, and what a page needs to load the widget.
+# The token route is open to reach, but mints only for a key, an SSO proxy or (when configured)
+# anyone: service/security/widget_access.py. Widget tokens are good for asking, chatting and
+# opening a cited document (the widget's "open in document").
+OPEN_PATHS = ("/healthz", "/readyz", "/", "/widget.js", "/favicon.ico", "/v1/widget/token")
 WIDGET_PATHS = ("/v1/ask", "/v1/chat/completions", "/v1/documents/*")
 
 

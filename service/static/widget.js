@@ -72,6 +72,13 @@
       white-space: nowrap; }
   `;
 
+  // What a citation's quote was checked against (`Citation.verified`).
+  const VERIFIED = {
+    file: "Checked against the file as stored now.",
+    extracted: "Checked against the text extracted from the indexed document.",
+    index: "Not checked against the file (missing or changed since indexing): the indexed text.",
+  };
+
   const el = (tag, attrs = {}, text) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -154,12 +161,20 @@
       this._input.focus();
     }
 
+    // Where the token comes from: `token-url` names an endpoint of the embedding page's own
+    // backend (same origin as the page, cookies sent) that exchanges its API key for a widget
+    // token; without it the service's /v1/widget/token is asked (auth off, SSO proxy, anonymous).
+    get tokenUrl() { return this.getAttribute("token-url") || `${this.api}/v1/widget/token`; }
+
     async _authHeader() {
       const now = Date.now() / 1000;
+      if (this._token === false) return {};  // the service said auth is off: never ask again
       if (this._token && this._token.expiresAt - 30 > now) return { Authorization: `Bearer ${this._token.token}` };
-      const res = await fetch(`${this.api}/v1/widget/token`, { credentials: "omit" });
+      const own = this.hasAttribute("token-url");
+      const res = await fetch(this.tokenUrl, { credentials: own ? "same-origin" : "omit" });
       if (!res.ok) throw new Error(`token ${res.status}`);
       const body = await res.json();
+      if (body.auth_enabled === false) { this._token = false; return {}; }
       this._token = body.token ? { token: body.token, expiresAt: body.expires_at } : null;
       return this._token ? { Authorization: `Bearer ${this._token.token}` } : {};
     }
@@ -261,7 +276,9 @@
       open.addEventListener("click", () => this.openDocument(cite, open));
       this._panel.replaceChildren(close, el("h2", {}, `[${cite.n}] ${cite.title || cite.source}`),
         el("p", { class: "where" }, `${cite.source}, ${this._where(cite)}`),
-        el("blockquote", {}, cite.quote), open);
+        el("blockquote", {}, cite.quote),
+        el("span", { class: "note", "data-verified": cite.verified || "index" },
+          VERIFIED[cite.verified] || VERIFIED.index), open);
       this._panel.hidden = false;
       this._panel.focus();  // keyboard and screen-reader users land on the passage they asked for
     }
@@ -282,8 +299,10 @@
         const doc = await res.json();
         if (!res.ok) throw new Error((doc.error && doc.error.message) || `HTTP ${res.status}`);
         const at = (i) => Math.max(0, Math.min(doc.text.length, i - doc.text_start));
-        const s = at(doc.span.char_start), e = at(doc.span.char_end);
-        const from = at(doc.span.char_start - CONTEXT), to = at(doc.span.char_end + CONTEXT);
+        // span.text_start/text_end: the span in the document text as read (a text file's
+        // citation offsets index the file as stored: markup, \r\n and a BOM included).
+        const s = at(doc.span.text_start), e = at(doc.span.text_end);
+        const from = at(doc.span.text_start - CONTEXT), to = at(doc.span.text_end + CONTEXT);
         const where = doc.span.page ? `Page ${doc.span.page}` +
           (doc.span.page_end && doc.span.page_end !== doc.span.page ? `–${doc.span.page_end}` : "")
           : (doc.span.locator || `characters ${doc.span.char_start}–${doc.span.char_end}`);

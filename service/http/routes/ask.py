@@ -20,6 +20,7 @@ from service.http.schemas import (
     SearchResponse,
 )
 from service.observability.metrics import record_timings
+from service.security.widget_access import capped_top_k
 
 router = APIRouter(tags=["answers"])
 
@@ -32,11 +33,12 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def ask(
     body: AskRequest, request: Request, pipeline: PipelineDep, settings: SettingsDep
 ) -> Response | AskResponse:
+    top_k = capped_top_k(request.scope, body.top_k, settings)
     if wants_stream(request, body.stream):
         return await stream_answer(request, pipeline, body.question, settings=settings,
-                                   top_k=body.top_k, sources=body.sources)  # fmt: skip
+                                   top_k=top_k, sources=body.sources)  # fmt: skip
     # The pipeline is sync and CPU-bound: keep it off the event loop.
-    answer = await run_in_threadpool(pipeline.ask, body.question, body.top_k, body.sources)
+    answer = await run_in_threadpool(pipeline.ask, body.question, top_k, body.sources)
     record_timings(request, answer.timings_ms)
     return AskResponse.of(answer)
 

@@ -26,6 +26,7 @@ from indexer.kernel.settings import Settings
 from service.answering.condense import Condenser, Turn, build_condenser
 from service.events import ErrorEvent, FinalEvent, StreamEvent, TokenEvent
 from service.http.deps import SettingsDep, get_pipeline
+from service.http.errors import public_message
 from service.http.routes.stream import (
     HEARTBEAT,
     PING,
@@ -34,6 +35,7 @@ from service.http.routes.stream import (
     relay,
 )
 from service.observability.metrics import record_timings
+from service.security.widget_access import capped_top_k
 
 router = APIRouter(tags=["openai"])
 
@@ -119,6 +121,7 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         return openai_error(
             400, "messages must contain a user message", "invalid_request_error", "no_question"
         )
+    top_k = capped_top_k(request.scope, body.top_k, settings)
     try:
         # Built on first use; inside `try` so that "no index yet" is OpenAI-shaped too.
         pipeline = await run_in_threadpool(get_pipeline, request)
@@ -126,14 +129,12 @@ async def chat_completions(body: ChatRequest, request: Request, settings: Settin
         if body.stream:
             # Validation and retrieval happen here, so their errors still get an HTTP status.
             events = await run_in_threadpool(
-                pipeline.stream_ask, question, top_k=body.top_k, sources=body.sources
+                pipeline.stream_ask, question, top_k=top_k, sources=body.sources
             )
             return _stream(request, events, question, body.model, settings)
-        answer = await run_in_threadpool(
-            pipeline.ask, question, top_k=body.top_k, sources=body.sources
-        )
+        answer = await run_in_threadpool(pipeline.ask, question, top_k=top_k, sources=body.sources)
     except CitelineError as exc:
-        return openai_error(exc.status, exc.message, "citeline_error", exc.code)
+        return openai_error(exc.status, public_message(exc), "citeline_error", exc.code)
     record_timings(request, answer.timings_ms)
     ext = citeline_extension(answer, question)
     message = {"role": "assistant", "content": answer.answer, "citations": ext["citations"]}

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from indexer.kernel.errors import CitelineError
 from indexer.kernel.settings import Settings
 from service.events import DoneEvent, ErrorEvent, FinalEvent, PassagesEvent, StreamEvent, TokenEvent
+from service.http.errors import public_message
 from service.http.schemas import PassageOut
 from service.observability.metrics import record_timings
 
@@ -112,7 +113,7 @@ async def relay(request: Request, make: Callable[[], Iterator[Any]]) -> AsyncIte
 
 def error_payload(exc: BaseException) -> dict[str, str]:
     if isinstance(exc, CitelineError):
-        return {"code": exc.code, "message": exc.message}
+        return {"code": exc.code, "message": public_message(exc)}
     log.exception("unexpected error while streaming an answer", exc_info=exc)
     return {"code": "internal_error", "message": "the answer failed; see the server log"}
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from service.http.cors import request_origin
 from service.http.deps import SettingsDep
+from service.security.widget_access import grant_widget_token
 from service.security.widget_tokens import mint_widget_token
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -44,20 +46,35 @@ def demo_page() -> FileResponse:
     )
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 @router.get("/v1/widget/token")
 def widget_token(
-    request: Request, response: Response, settings: SettingsDep
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    origin: Annotated[
+        str | None, Query(max_length=300, description="with an API key: the page origin to bind")
+    ] = None,
 ) -> WidgetTokenResponse:
-    """A token bound to the calling page's origin, valid `WIDGET_TOKEN_TTL_S` seconds.
+    """A token bound to one page origin, valid `WIDGET_TOKEN_TTL_S` seconds (docs/security.md).
 
-    Disallowed origins never get here (OriginGuard answers 403). With auth off there is nothing to
-    protect, so no token is minted and the widget sends none.
+    Auth on: minted for an API key (server-to-server, `?origin=`), a trusted SSO proxy, or anyone
+    when `widget_anonymous` is set; otherwise 401. Auth off: no token (the widget sends none).
     """
     response.headers["Cache-Control"] = "no-store"
-    origin = request_origin(request)
     if not settings.auth_enabled:
-        return WidgetTokenResponse(auth_enabled=False, token=None, origin=origin, expires_at=None)
-    minted = mint_widget_token(origin, settings)
+        own = request_origin(request)
+        return WidgetTokenResponse(auth_enabled=False, token=None, origin=own, expires_at=None)
+    grant = grant_widget_token(request.scope, settings, origin)
+    minted = mint_widget_token(grant.origin, settings)
     return WidgetTokenResponse(
-        auth_enabled=True, token=minted.token, origin=origin, expires_at=minted.expires_at
+        auth_enabled=True, token=minted.token, origin=grant.origin, expires_at=minted.expires_at
     )
