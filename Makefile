@@ -8,7 +8,7 @@ STAMP := $(VENV)/.citeline-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup browser run index serve test lint typecheck eval bench test-llm clean
+.PHONY: setup browser run index serve test lint typecheck eval bench bench-quality train-scorer test-llm clean
 
 setup: $(STAMP)
 
@@ -69,3 +69,19 @@ eval: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# Answer quality on public data: SQuAD 2.0 (public half) end to end with the cross-validated curve,
+# and the seeds gold per style and type. SCIFACT=1 adds SciFact-train retrieval (about an hour of
+# embedding on 2 cores). JSON + HTML reports land in artifacts/bench-quality/.
+SHARED_DATA ?= ../shared/data
+QUALITY_OUT := artifacts/bench-quality
+bench-quality: setup
+	$(VENV)/bin/citeline eval --squad $(SHARED_DATA)/squad2-public --out $(QUALITY_OUT)
+	$(VENV)/bin/citeline index seeds --quiet
+	$(VENV)/bin/citeline eval --out $(QUALITY_OUT)/seeds
+	@if [ -n "$(SCIFACT)" ]; then \
+	  $(VENV)/bin/citeline eval --beir $(SHARED_DATA)/scifact-train --out $(QUALITY_OUT); fi
+
+# Refit the answer scorer (service/answering/scorer_model.json) and its cross-validated results.
+train-scorer: setup
+	$(PY) -m evals.train_scorer $(SHARED_DATA)/squad2-public --write

@@ -8,6 +8,7 @@ corpus directory, indexed into its own collection (`beir-<name>`), so the seeds 
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
 import re
@@ -43,8 +44,14 @@ class BeirMetrics(BaseModel):
     mrr_at_10: float
 
 
+def _first(*paths: Path) -> Path:
+    """The first of `paths` that exists (else the first, so the error names the usual one)."""
+    return next((p for p in paths if p.exists()), paths[0])
+
+
 def _jsonl(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if line.strip():
                 try:
@@ -54,13 +61,18 @@ def _jsonl(path: Path) -> Iterator[dict[str, str]]:
 
 
 def load_beir(root: Path, split: str = "test") -> BeirSet:
+    """BEIR's layout, or the flat one of a single split (`corpus.jsonl.gz`,
+    `queries_<split>.jsonl`, `qrels_<split>.tsv`, as in `../shared/data/scifact-train`)."""
+    if not (root / "qrels" / f"{split}.tsv").exists() and (root / "qrels_train.tsv").exists():
+        split = "train"
     try:
-        corpus = {
-            str(d["_id"]): (d.get("title", ""), d["text"]) for d in _jsonl(root / "corpus.jsonl")
-        }
-        queries = {str(q["_id"]): q["text"] for q in _jsonl(root / "queries.jsonl")}
+        corpus_path = _first(root / "corpus.jsonl", root / "corpus.jsonl.gz")
+        corpus = {str(d["_id"]): (d.get("title", ""), d["text"]) for d in _jsonl(corpus_path)}
+        queries_path = _first(root / "queries.jsonl", root / f"queries_{split}.jsonl")
+        queries = {str(q["_id"]): q["text"] for q in _jsonl(queries_path)}
         qrels: dict[str, dict[str, int]] = {}
-        with (root / "qrels" / f"{split}.tsv").open(encoding="utf-8", newline="") as fh:
+        qrels_path = _first(root / "qrels" / f"{split}.tsv", root / f"qrels_{split}.tsv")
+        with qrels_path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
     except (OSError, KeyError, ValueError) as exc:

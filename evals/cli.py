@@ -46,6 +46,8 @@ class EvalOptions:
     judge: bool = False
     quiet: bool = False
     api_key: str | None = None
+    squad: Path | None = None
+    limit: int | None = None
 
 
 def _judge(settings: Settings, console: Console) -> Judge | None:
@@ -86,6 +88,46 @@ def _beir(opts: EvalOptions, settings: Settings, console: Console) -> int:
     return 0
 
 
+def _api_key(opts: EvalOptions, settings: Settings) -> str | None:
+    """--api-key, else CITELINE_EVAL_API_KEY."""
+    secret = settings.eval_api_key
+    return opts.api_key or (secret.get_secret_value() if secret else None)
+
+
+def _squad(opts: EvalOptions, settings: Settings, console: Console) -> int:
+    import json as _json
+
+    from evals.report_squad import write_squad_report
+    from evals.squad import index_squad, load_squad, squad_settings, write_paragraphs
+    from evals.squad_eval import run_squad
+    from evals.train_scorer import RESULTS_PATH
+
+    assert opts.squad is not None
+    ds = load_squad(opts.squad)
+    local = squad_settings(ds, settings, settings.data_dir / "corpora" / ds.name)
+    progress = not opts.quiet and console.is_terminal
+    if opts.url:
+        names = write_paragraphs(ds, local.corpus_dir)
+        console.print(f"asking {opts.url}; it must have indexed {local.corpus_dir}")
+        target: AskTarget = HttpTarget(opts.url, api_key=_api_key(opts, settings))
+    else:
+        names = index_squad(ds, local, progress=progress)
+        target = build_pipeline_target(local)
+    report = run_squad(ds, target, names, local.corpus_dir, limit=opts.limit,
+                       in_sample=ds.name == "squad2-public")  # fmt: skip
+    if RESULTS_PATH.exists():
+        report.cross_validated = _json.loads(RESULTS_PATH.read_text(encoding="utf-8"))
+    write_squad_report(report, opts.out)
+    table = Table(title=f"SQuAD {ds.name}: {report.questions} questions ({target.describe()})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.metrics.items():
+        table.add_row(key, f"{value:.3f}")
+    console.print(table)
+    console.print(f"reports: {opts.out}/squad-{ds.name}.html, squad-{ds.name}.json")
+    return 0
+
+
 def write_outputs(report: EvalReport, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
@@ -105,20 +147,20 @@ def execute(
     settings = settings or get_settings()
     if opts.beir is not None:
         return _beir(opts, settings, console)
+    if opts.squad is not None:
+        return _squad(opts, settings, console)
     gold = load_gold(opts.gold)
     corpus_dir = opts.corpus or settings.corpus_dir
     gold.check_sources(corpus_dir)
     thresholds = load_thresholds(opts.thresholds)
     baseline = load_report(opts.baseline)
     if target is None and opts.url:
-        key = opts.api_key or (settings.eval_api_key.get_secret_value()
-                               if settings.eval_api_key else None)  # fmt: skip
-        target = HttpTarget(opts.url, api_key=key)
+        target = HttpTarget(opts.url, api_key=_api_key(opts, settings))
     target = target or build_pipeline_target(settings)
     judge = _judge(settings, console) if opts.judge else None
     progress = not opts.quiet and console.is_terminal
     report = run_eval(target, gold, corpus_dir, top_k=opts.top_k, judge=judge, progress=progress)
-    report.gate = check_gate(report.metrics, thresholds)
+    report.gate = check_gate(report.gated_values(), thresholds)
     if baseline is not None and baseline.questions:
         report.changes = compare_baseline(report, baseline, str(opts.baseline))
     write_outputs(report, opts.out)
@@ -172,6 +214,12 @@ def eval_command(
         str | None,
         typer.Option(help="API key sent to --url (default: CITELINE_EVAL_API_KEY)"),
     ] = None,
+    squad: Annotated[
+        Path | None, typer.Option(help="SQuAD 2.0-style directory: answering and abstention")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="--squad: ask a fixed sample of this many")
+    ] = None,
 ) -> None:
     """Evaluate answers against the gold set (or retrieval against a BEIR dataset)."""
     configure_offline()
@@ -189,6 +237,8 @@ def eval_command(
         judge,
         quiet,
         api_key,
+        squad,
+        limit,
     )
     try:
         code = execute(opts)

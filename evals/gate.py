@@ -31,7 +31,8 @@ class Thresholds(BaseModel):
     @model_validator(mode="after")
     def _known_metrics(self) -> Thresholds:
         for section, names in (("min", self.min), ("max", self.max)):
-            for name in names:
+            for full in names:
+                name = full.split(":", 1)[-1]  # `<style>:<metric>` gates one style
                 if name not in METRIC_NAMES:
                     raise ValueError(f"{section}.{name}: unknown metric (known: {METRIC_NAMES})")
                 if name in NEVER_GATED:

@@ -41,6 +41,23 @@ def metrics_table(report: EvalReport) -> Table:
     return table
 
 
+BREAKDOWN_METRICS = (
+    "pass_rate", "hit_at_1", "key_fact_recall", "citation_precision", "quote_validity",
+    "false_abstention_rate", "abstention_accuracy",
+)  # fmt: skip
+
+
+def breakdown_table(title: str, groups: dict[str, dict[str, float | None]]) -> Table:
+    """One row per style (or type), the metrics that matter for answers as columns."""
+    table = Table(title=title)
+    table.add_column("group")
+    for name in BREAKDOWN_METRICS:
+        table.add_column(name, justify="right")
+    for group, metrics in groups.items():
+        table.add_row(group, *(fmt(metrics.get(name), name) for name in BREAKDOWN_METRICS))
+    return table
+
+
 def gate_table(gate: GateResult) -> Table:
     table = Table(title="Quality gate FAILED: metrics outside thresholds", style="red")
     for col in ("metric", "value", "required"):
@@ -54,6 +71,9 @@ def gate_table(gate: GateResult) -> Table:
 
 def print_report(report: EvalReport, console: Console, *, verbose: bool = True) -> None:
     console.print(metrics_table(report))
+    if verbose and report.by_style:
+        console.print(breakdown_table("by style", report.by_style))
+        console.print(breakdown_table("by type", report.by_type))
     failed = report.failed
     if verbose and failed:
         table = Table(title=f"{len(failed)} failing question(s)")

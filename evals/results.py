@@ -38,6 +38,7 @@ class QuestionResult(BaseModel):
     id: str
     question: str
     type: str
+    style: str = "original"
     answerable: bool = Field(description="expected: the gold set says the corpus answers it")
     abstained: bool = Field(description="observed: the system answered `answerable: false`")
     answer: str = ""
@@ -107,9 +108,18 @@ class EvalReport(BaseModel):
     corpus_dir: str = ""
     top_k: int | None = None
     metrics: dict[str, float | None] = Field(default_factory=dict)
+    by_style: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+    by_type: dict[str, dict[str, float | None]] = Field(default_factory=dict)
     questions: list[QuestionResult] = Field(default_factory=list)
     gate: GateResult | None = None
     changes: BaselineDiff | None = None
+
+    def gated_values(self) -> dict[str, float | None]:
+        """Overall metrics, plus `<style>:<metric>` for each style (what thresholds may name)."""
+        values = dict(self.metrics)
+        for style, metrics in self.by_style.items():
+            values.update({f"{style}:{name}": v for name, v in metrics.items()})
+        return values
 
     @property
     def failed(self) -> list[QuestionResult]:

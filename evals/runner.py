@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +35,7 @@ def score_question(
         id=q.id,
         question=q.question,
         type=q.type,
+        style=q.style,
         answerable=q.answerable,
         abstained=not obs.answerable,
         answer=obs.answer,
@@ -102,6 +103,16 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     }
 
 
+def breakdown(
+    results: Sequence[QuestionResult], key: Callable[[QuestionResult], str]
+) -> dict[str, dict[str, float | None]]:
+    """The same metrics over each group of questions (by style, by type)."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        groups.setdefault(key(r), []).append(r)
+    return {name: aggregate(rows) for name, rows in sorted(groups.items())}
+
+
 def run_eval(
     target: AskTarget,
     gold: GoldSet,
@@ -139,6 +150,8 @@ def run_eval(
         corpus_dir=str(corpus_dir),
         top_k=top_k,
         metrics=aggregate(results),
+        by_style=breakdown(results, lambda r: r.style),
+        by_type=breakdown(results, lambda r: r.type if r.answerable else "unanswerable"),
         questions=results,
     )
 
@@ -148,6 +161,7 @@ def _errored(q: GoldQuestion, message: str, elapsed_s: float) -> QuestionResult:
         id=q.id,
         question=q.question,
         type=q.type,
+        style=q.style,
         answerable=q.answerable,
         abstained=False,
         gold_sources=q.gold_sources,

@@ -14,10 +14,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from evals.metrics import normalize_text
+from evals.metrics import normalize_text, phrase_in
 from indexer.kernel.errors import GoldFileError
 
 QuestionType = Literal["fact", "list", "why_how", "comparison", "near_miss", "off_topic"]
+# `paraphrase`: worded unlike the articles; may not copy COPY_LIMIT consecutive evidence words.
+Style = Literal["original", "paraphrase"]
+COPY_LIMIT = 4
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’]?\s+|\n+")
 ANSWERABLE_TYPES = ("fact", "list", "why_how", "comparison")
 UNANSWERABLE_TYPES = ("near_miss", "off_topic")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -30,6 +34,7 @@ class GoldQuestion(BaseModel):
     question: str = Field(min_length=1)
     answerable: bool = True
     type: QuestionType = "fact"
+    style: Style = "original"
     gold_sources: list[str] = Field(default_factory=list)
     # Each fact: acceptable phrasings; a bare string is shorthand for a one-phrasing fact.
     key_facts: list[list[str]] = Field(default_factory=list)
@@ -102,6 +107,57 @@ class GoldSet(BaseModel):
         ]
         if problems:
             raise GoldFileError("\n".join(problems))
+        self.check_paraphrases(corpus_dir)
+
+    def check_paraphrases(self, corpus_dir: Path) -> None:
+        """A `paraphrase` question may not copy COPY_LIMIT consecutive words of its evidence.
+
+        The evidence is every sentence of its gold sources that states one of its key facts (the
+        file has no quote field). Unanswerable questions have no evidence and are not checked.
+        """
+        problems = []
+        for q in self.questions:
+            if q.style != "paraphrase" or not q.answerable:
+                continue
+            sentences = [
+                s
+                for src in q.gold_sources
+                for s in _SENTENCE_END.split((corpus_dir / src).read_text(encoding="utf-8"))
+                if s.strip()
+            ]
+            evidence = [
+                s for s in sentences if any(phrase_in(p, s) for f in q.key_facts for p in f)
+            ]
+            copied = copied_words(q.question, evidence or sentences)
+            if copied:
+                problems.append(
+                    f"{self.path}: question {q.id!r}: a paraphrase question copies "
+                    f"{COPY_LIMIT} consecutive words of its evidence: {copied!r}"
+                )
+        if problems:
+            raise GoldFileError("\n".join(problems))
+
+
+def copied_words(question: str, evidence: Sequence[str], n: int = COPY_LIMIT) -> str | None:
+    """The first run of `n` words of `question` also found in an evidence text, or None.
+
+    Both sides are normalised like key facts (case, punctuation), and every word counts: a
+    stop-word run such as "of the global value" is still copied wording.
+    """
+    words = normalize_text(question).split()
+    runs = {
+        tuple(ws[i : i + n])
+        for ws in (normalize_text(text).split() for text in evidence)
+        for i in range(len(ws) - n + 1)
+    }
+    return next(
+        (
+            " ".join(words[i : i + n])
+            for i in range(len(words) - n + 1)
+            if tuple(words[i : i + n]) in runs
+        ),
+        None,
+    )
 
 
 def _item_lines(text: str) -> list[int]:

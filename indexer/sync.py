@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from indexer.abbreviations import find_abbreviations
 from indexer.bm25 import BM25Index
 from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
 from indexer.embedding.base import Embedder
@@ -29,6 +30,7 @@ from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
 from indexer.loading import Document, SkippedFile, load_corpus
 from indexer.locking import IndexLock, index_lock
+from indexer.sentence_vectors import embed_with_sentences
 from indexer.store.base import FileEntry, Manifest
 from indexer.store.chroma import ChromaChunkStore, check_embedding
 
@@ -101,7 +103,7 @@ def _write_chunks(
     with _progress(progress, len(chunks)) as advance:
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
-            store.add(part, embedder.embed_documents([c.text for c in part]))
+            store.add(*embed_with_sentences(embedder, part))
             lock.refresh()
             advance(len(part))
 
@@ -145,6 +147,7 @@ def _chunk(
         entries[doc.source] = FileEntry(
             source=doc.source, doc_hash=doc.doc_hash, title=doc.title,
             chunks=len(chunked.chunks), bytes=doc.bytes,
+            abbreviations=find_abbreviations(doc.text),
         )  # fmt: skip
     return chunks, entries
 

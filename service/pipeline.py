@@ -208,12 +208,14 @@ class Pipeline:
 def build_pipeline(settings: Settings) -> Pipeline:
     """The real parts: configured embedder, the Chroma store, the configured answerer."""
     from indexer.embedding.factory import build_embedder
+    from indexer.embedding.query_cache import CachedQueries
     from indexer.store.chroma import open_chunk_store
+    from service.answering.abbreviations import ManifestAbbreviations
     from service.answering.factory import build_answerers
 
-    embedder = build_embedder(settings)
+    embedder = CachedQueries(build_embedder(settings))
     store = open_chunk_store(settings, embedder.name, embedder.dim)
-    answerer, fallback = build_answerers(settings, embedder)
+    answerer, fallback = build_answerers(settings, embedder, ManifestAbbreviations(store))
     return Pipeline(
         settings,
         embedder,

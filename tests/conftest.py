@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,9 +138,14 @@ def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def seed_embedder() -> Any:
-    from indexer.embedding.hashing import HashingEmbedder
+    """The real default model: the answerer's scorer was fitted on its similarities, so answer
+    behaviour is only meaningful with it (a hashing embedder would test a different scorer)."""
+    from indexer.embedding.factory import build_embedder
+    from indexer.kernel.settings import Settings
 
-    return HashingEmbedder(dim=1024)  # wide enough that hashed words rarely collide
+    embedder = build_embedder(Settings())
+    embedder.warm_up()
+    return embedder
 
 
 @pytest.fixture(scope="session")
@@ -180,6 +185,13 @@ def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
 
 
 # ---- indexer (loading, chunking, Chroma store, sync) ----
+def embedded_texts(chunks: Iterable[Any]) -> int:
+    """Texts a sync embeds for `chunks`: each chunk and each of its sentences (index time)."""
+    from indexer.sentence_vectors import sentence_spans
+
+    return sum(1 + len(sentence_spans(c.text)) for c in chunks)
+
+
 class CountingEmbedder:
     """A `HashingEmbedder` that counts model work, to prove an unchanged sync does none.
 
@@ -291,3 +303,24 @@ def documents_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: A
         "congress-scanned.pdf", "password-protected.pdf", "truncated.pdf"
     }  # fmt: skip
     return settings
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Settings for seeds/ indexed for real: MiniLM, embedded Chroma, BM25, sentence vectors."""
+    from indexer.embedding.factory import build_embedder
+    from indexer.kernel.settings import Settings
+    from indexer.sync import sync_corpus
+
+    settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path_factory.mktemp("seeds-index"))
+    sync_corpus(settings, SEEDS_DIR, embedder=build_embedder(settings), rebuild=True,
+                progress=False)  # fmt: skip
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(seeds_index: Any) -> Any:
+    """The pipeline `citeline serve` builds, over the real seeds index."""
+    from service.pipeline import build_pipeline
+
+    return build_pipeline(seeds_index)

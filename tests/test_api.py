@@ -167,7 +167,7 @@ def test_empty_index_is_not_ready_and_ask_is_503(tmp_path: Path) -> None:
     embedder = HashingEmbedder()
     empty = in_memory_store([], embedder)
     settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path)
-    pipeline = Pipeline(settings, embedder, empty, ExtractiveAnswerer())
+    pipeline = Pipeline(settings, embedder, empty, ExtractiveAnswerer(embedder))
     with serve_in_thread(create_app(settings, pipeline)) as url:
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503 and ready.json()["ready"] is False
@@ -206,7 +206,8 @@ class _Exploding(ExtractiveAnswerer):
 
 def test_unexpected_error_is_500_without_details(seed_pipeline: Pipeline) -> None:
     pipeline = Pipeline(seed_pipeline.settings, seed_pipeline.embedder, seed_pipeline.store,
-                        _Exploding(), retriever=seed_pipeline.retriever)  # fmt: skip
+                        _Exploding(seed_pipeline.embedder),
+                        retriever=seed_pipeline.retriever)  # fmt: skip
     with serve_in_thread(create_app(seed_pipeline.settings, pipeline)) as url:
         resp = httpx.post(f"{url}/v1/ask", json={"question": QUESTION})
     assert _error(resp, 500)["code"] == "internal_error"

@@ -191,7 +191,11 @@ def test_sentence_spans_are_trimmed_disjoint_and_cover_all_text(text: str) -> No
     for span in spans:
         assert last_end <= span.start < span.end <= len(text)
         piece = span.of(text)
-        assert piece == piece.strip() and "\n" not in piece
+        assert piece == piece.strip()
+        # A sentence spans lines only where a line wraps mid-sentence: no closing punctuation
+        # before the break, lower case after it.
+        for at in [i for i, ch in enumerate(piece) if ch == "\n"]:
+            assert piece[at - 1] not in '.!?"”。\n' and piece[at + 1 :].lstrip(" ")[:1].islower()
         for i in range(span.start, span.end):
             covered[i] = True
         last_end = span.end

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.embedding.hashing import HashingEmbedder
+from indexer.embedding.factory import build_embedder
 from indexer.kernel.settings import Settings
 from service.answering.extractive import ExtractiveAnswerer
 from service.answering.factory import build_answerers
@@ -33,7 +33,7 @@ HUAWEI = "000_036ae5c0f0d48a4b.txt"
 
 
 def _pipeline(settings: Settings, corpus: Path = SEEDS_DIR) -> Pipeline:
-    embedder = HashingEmbedder(dim=1024)
+    embedder = build_embedder(Settings())  # the answerer's scorer was fitted on MiniLM
     chunks = seed_paragraph_chunks(corpus)
     answerer, fallback = build_answerers(settings, embedder)
     return Pipeline(settings, embedder, in_memory_store(chunks, embedder), answerer,
@@ -117,7 +117,7 @@ def test_verified_says_which_check_passed(tmp_path: Path) -> None:
 
 
 def _parts(settings: Settings, corpus: Path) -> tuple[Any, ...]:
-    embedder = HashingEmbedder(dim=1024)
+    embedder = build_embedder(Settings())  # the answerer's scorer was fitted on MiniLM
     chunks = seed_paragraph_chunks(corpus)
     store = in_memory_store(chunks, embedder)
     return embedder, store, ExtractiveAnswerer(embedder)

@@ -31,6 +31,12 @@ class GoldFileError(ConfigError):
     code = "invalid_gold_file"
 
 
+class ScorerModelError(ConfigError):
+    """The committed answer-scorer coefficients are missing or do not match the features."""
+
+    code = "scorer_model_invalid"
+
+
 class InvalidRequestError(CitelineError):
     status = 422
     code = "invalid_request"

@@ -29,6 +29,10 @@ class Chunk(BaseModel):
     chunk_index: int = Field(ge=0)
     content_hash: str = Field(description="sha256 of `text`")
     doc_hash: str = Field(description="sha256 of the whole source file's bytes")
+    # Sentence spans (relative to `text`) and their unit vectors (float16, row per sentence),
+    # computed once at index time so answering a question costs one question embedding.
+    sentences: tuple[tuple[int, int], ...] = Field(default=(), repr=False)
+    sentence_vectors: bytes | None = Field(default=None, repr=False, exclude=True)
     source_map: str = Field(default="", description="OffsetMap.encode() of text into the file")
 
     def file_span(self, start: int, end: int) -> tuple[int, int, int, int]:

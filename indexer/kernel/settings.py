@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 512
     llm_fallback_extractive: bool = False
+    answer_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="extractive: abstain when the best sentence scores under this; "
+        "unset = the operating point fitted on SQuAD",
+    )
 
     # ---- server: HTTP, request limits, streaming, browsers, logs ----
     host: str = "127.0.0.1"

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from indexer.abbreviations import merge
 from indexer.embedding.base import Vectors
 from indexer.kernel.models import Chunk
 
@@ -24,6 +25,9 @@ class FileEntry(BaseModel):
     title: str
     chunks: int
     bytes: int
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, description="short form -> long form, as the file defines them"
+    )
 
 
 class Manifest(BaseModel):
@@ -31,6 +35,10 @@ class Manifest(BaseModel):
     dim: int
     files: dict[str, FileEntry] = Field(default_factory=dict)
     updated_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def abbreviations(self) -> dict[str, str]:
+        """Every abbreviation the live files define (the first file to define one wins)."""
+        return merge(entry.abbreviations for entry in self.files.values())
 
     def live_hash(self, source: str) -> str | None:
         entry = self.files.get(source)

@@ -7,6 +7,8 @@ timeout put on its HTTP session. Any Chroma failure surfaces as `StoreError` nam
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,10 +32,25 @@ _CHUNK_FIELDS = (
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
-    meta = {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
+    meta: dict[str, Any] = {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
     if chunk.source_map:  # absent = one to one (and in indexes older than the map)
         meta["source_map"] = chunk.source_map
+    if chunk.sentences and chunk.sentence_vectors is not None:
+        # Chroma metadata holds scalars only: spans as JSON, vectors as base64 float16.
+        meta["sentences"] = json.dumps([list(span) for span in chunk.sentences])
+        meta["sentence_vectors"] = base64.b64encode(chunk.sentence_vectors).decode("ascii")
     return meta
+
+
+def _sentence_fields(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Sentence spans and vectors, when the record has them (indexes built before they existed
+    do not; the answerer then embeds those sentences itself)."""
+    try:
+        spans = tuple((int(a), int(b)) for a, b in json.loads(meta["sentences"]))
+        vectors = base64.b64decode(meta["sentence_vectors"])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return {"sentences": spans, "sentence_vectors": vectors}
 
 
 def chunk_from_record(
@@ -43,9 +60,8 @@ def chunk_from_record(
     if not meta or any(name not in meta for name in _CHUNK_FIELDS):
         return None
     fields = {name: meta[name] for name in _CHUNK_FIELDS}
-    return Chunk(
-        id=chunk_id, text=text or "", source_map=str(meta.get("source_map") or ""), **fields
-    )
+    return Chunk(id=chunk_id, text=text or "", source_map=str(meta.get("source_map") or ""),
+                 **fields, **_sentence_fields(meta))  # fmt: skip
 
 
 def parse_chroma_url(url: str) -> tuple[str, int, bool]:

@@ -2,7 +2,8 @@
 
 Why spans and not strings: a citation quote must be an exact slice of the chunk, so every sentence
 is reported as `(start, end)` into the text it came from, with surrounding whitespace trimmed.
-Line breaks always end a sentence: in the corpus a line is a paragraph, heading or bullet.
+Line breaks end a sentence (a line is a paragraph, heading or bullet), except a line wrapped
+mid-sentence: no closing punctuation, and the next line goes on in lower case (PDF text).
 """
 
 from __future__ import annotations
@@ -51,12 +52,26 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
     return Span(start, end) if end > start else None
 
 
+_WRAPPED = re.compile(r"[^\s.!?:;\"'”’)\]]\n[ \t]*[a-z]")
+
+
+def _paragraph_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, where a line wrapped mid-sentence (no closing punctuation, the
+    next line going on in lower case, as in text extracted from PDF pages) joins the next."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for match in re.finditer(r"\n", text):
+        if _WRAPPED.match(text, match.start() - 1) is None:
+            bounds.append((start, match.start()))
+            start = match.end()
+    bounds.append((start, len(text)))
+    return bounds
+
+
 def split_sentences(text: str) -> list[Span]:
     """Sentences of `text` as trimmed spans, in order, never overlapping, never empty."""
     spans: list[Span] = []
-    line_start = 0
-    for line in text.split("\n"):
-        line_end = line_start + len(line)
+    for line_start, line_end in _paragraph_lines(text):
         cursor = line_start
         for match in _BOUNDARY.finditer(text, line_start, line_end):
             # The sentence keeps its closing quotes; the whitespace after them is dropped.
@@ -69,5 +84,4 @@ def split_sentences(text: str) -> list[Span]:
         span = _trimmed(text, cursor, line_end)
         if span:
             spans.append(span)
-        line_start = line_end + 1
     return spans

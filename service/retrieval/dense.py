@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol
 
 from indexer.embedding.base import Embedder
@@ -32,16 +31,16 @@ def _ms(since: float) -> float:
 
 
 class DenseRetriever:
-    def __init__(self, embedder: Embedder, store: ChunkStore, cache_size: int = 1024) -> None:
+    def __init__(self, embedder: Embedder, store: ChunkStore) -> None:
+        # The pipeline's embedder remembers question vectors (`CachedQueries`), for the
+        # answerer too.
         self._embedder = embedder
         self._store = store
-        # Popular questions repeat (and the widget re-asks follow-ups): their vectors are cached.
-        self._embed = lru_cache(maxsize=cache_size)(embedder.embed_query)
 
     def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
         started = time.perf_counter()
         try:
-            vector = self._embed(question)
+            vector = self._embedder.embed_query(question)
         except CitelineError:
             raise
         except Exception as exc:  # a backend's own failure, whatever its type
