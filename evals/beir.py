@@ -15,6 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -49,7 +50,8 @@ def _first(*paths: Path) -> Path:
     return next((p for p in paths if p.exists()), paths[0])
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, str]]:
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a JSON-lines file (gzipped when it ends in .gz); a bad line is a GoldFileError."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
@@ -67,9 +69,9 @@ def load_beir(root: Path, split: str = "test") -> BeirSet:
         split = "train"
     try:
         corpus_path = _first(root / "corpus.jsonl", root / "corpus.jsonl.gz")
-        corpus = {str(d["_id"]): (d.get("title", ""), d["text"]) for d in _jsonl(corpus_path)}
+        corpus = {str(d["_id"]): (d.get("title", ""), d["text"]) for d in read_jsonl(corpus_path)}
         queries_path = _first(root / "queries.jsonl", root / f"queries_{split}.jsonl")
-        queries = {str(q["_id"]): q["text"] for q in _jsonl(queries_path)}
+        queries = {str(q["_id"]): q["text"] for q in read_jsonl(queries_path)}
         qrels: dict[str, dict[str, int]] = {}
         qrels_path = _first(root / "qrels" / f"{split}.tsv", root / f"qrels_{split}.tsv")
         with qrels_path.open(encoding="utf-8", newline="") as fh:

@@ -22,7 +22,7 @@ SERIES = (
 
 
 def curve_svg(curve: Sequence[Mapping[str, float]], chosen: float | None) -> str:
-    width, height, pad = 560, 300, 40
+    width, height, pad, top = 560, 340, 40, 64  # the legend sits above the plot
     if not curve:
         return "<p>no cross-validated curve (run python -m evals.train_scorer)</p>"
     lo, hi = curve[0]["threshold"], curve[-1]["threshold"]
@@ -31,7 +31,7 @@ def curve_svg(curve: Sequence[Mapping[str, float]], chosen: float | None) -> str
         return pad + (width - 2 * pad) * (t - lo) / ((hi - lo) or 1)
 
     def y(v: float) -> float:
-        return height - pad - (height - 2 * pad) * v
+        return height - pad - (height - pad - top) * v
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="squad-curve" '
              f'width="{width}" height="{height}" role="img" '
@@ -45,7 +45,7 @@ def curve_svg(curve: Sequence[Mapping[str, float]], chosen: float | None) -> str
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
                      f"<title>{esc(label)}</title></polyline>")  # fmt: skip
     for i, (_, label, colour) in enumerate(SERIES):
-        parts.append(f'<text x="{pad + 10}" y="{pad + 14 * i}" fill="{colour}">{esc(label)}</text>')
+        parts.append(f'<text x="{pad}" y="{16 + 16 * i}" fill="{colour}">{esc(label)}</text>')
     if chosen is not None:
         parts.append(f'<line x1="{x(chosen):.1f}" x2="{x(chosen):.1f}" y1="{y(0)}" y2="{y(1)}" '
                      f'stroke="#555" stroke-dasharray="4 3"><title>operating point {chosen}'

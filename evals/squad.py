@@ -8,14 +8,12 @@ holds exactly this corpus is reused.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from evals.beir import doc_filename
+from evals.beir import doc_filename, read_jsonl
 from indexer.kernel.errors import GoldFileError
 from indexer.kernel.settings import Settings
 
@@ -49,23 +47,12 @@ class SquadSet(BaseModel):
     questions: list[SquadQuestion]
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, object]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GoldFileError(f"{path}: cannot read ({exc.strerror})") from exc
-    for lineno, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise GoldFileError(f"{path}:{lineno}: not JSON: {exc.msg}") from exc
-
-
 def load_squad(root: Path) -> SquadSet:
     try:
-        paragraphs = [SquadParagraph.model_validate(d) for d in _jsonl(root / "corpus.jsonl")]
-        questions = [SquadQuestion.model_validate(d) for d in _jsonl(root / "questions.jsonl")]
+        paragraphs = [SquadParagraph.model_validate(d) for d in read_jsonl(root / "corpus.jsonl")]
+        questions = [SquadQuestion.model_validate(d) for d in read_jsonl(root / "questions.jsonl")]
+    except OSError as exc:
+        raise GoldFileError(f"{root}: cannot read ({exc.strerror})") from exc
     except ValueError as exc:
         raise GoldFileError(f"{root}: not a SQuAD-style set: {exc}") from exc
     known = {p.doc_id for p in paragraphs}
