@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +82,3 @@ def build_rows(ds: SquadSet, settings: Settings, *, progress: bool = True) -> Sc
                         sentences=np.array(texts))  # fmt: skip
     return rows
 
-
-def cache_path_hint(settings: Settings) -> Path:
-    return settings.data_dir / "cache"
