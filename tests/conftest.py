@@ -137,15 +137,10 @@ def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def seed_embedder() -> Any:
+def seed_embedder(minilm_embedder: Any) -> Any:
     """The real default model: the answerer's scorer was fitted on its similarities, so answer
     behaviour is only meaningful with it (a hashing embedder would test a different scorer)."""
-    from indexer.embedding.factory import build_embedder
-    from indexer.kernel.settings import Settings
-
-    embedder = build_embedder(Settings())
-    embedder.warm_up()
-    return embedder
+    return minilm_embedder
 
 
 @pytest.fixture(scope="session")
@@ -306,21 +301,8 @@ def documents_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder: A
 
 
 @pytest.fixture(scope="session")
-def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Settings for seeds/ indexed for real: MiniLM, embedded Chroma, BM25, sentence vectors."""
-    from indexer.embedding.factory import build_embedder
-    from indexer.kernel.settings import Settings
-    from indexer.sync import sync_corpus
-
-    settings = Settings(corpus_dir=SEEDS_DIR, data_dir=tmp_path_factory.mktemp("seeds-index"))
-    sync_corpus(settings, SEEDS_DIR, embedder=build_embedder(settings), rebuild=True,
-                progress=False)  # fmt: skip
-    return settings
-
-
-@pytest.fixture(scope="session")
-def real_pipeline(seeds_index: Any) -> Any:
+def real_pipeline(seed_index: Any) -> Any:
     """The pipeline `citeline serve` builds, over the real seeds index."""
     from service.pipeline import build_pipeline
 
-    return build_pipeline(seeds_index)
+    return build_pipeline(seed_index)

@@ -4,12 +4,11 @@ sentence vectors. Behaviour that could break, each checked on real inputs."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from evals.train_scorer import operating_threshold
+from evals.train_scorer import RESULTS_PATH, operating_threshold
 from indexer.abbreviations import find_abbreviations
 from indexer.kernel.errors import ScorerModelError
 from indexer.kernel.models import Chunk, Passage
@@ -30,7 +29,7 @@ def _chunk(text: str, source: str = "a.txt", n: int = 0) -> Chunk:
 def test_the_committed_model_matches_the_features_and_its_results() -> None:
     model = load_model()
     assert model.coef.shape == (len(FEATURES),)
-    results = json.loads((Path("evals") / "scorer_results.json").read_text())
+    results = json.loads(RESULTS_PATH.read_text())
     assert results["operating_point"]["threshold"] == pytest.approx(model.threshold)
 
 

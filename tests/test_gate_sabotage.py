@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seeds_settings(seeds_index: Settings) -> Settings:
-    return seeds_index
+def seeds_settings(seed_index: Settings) -> Settings:
+    return seed_index
 
 
 def _gate(pipeline: Pipeline, out: Path) -> tuple[int, dict[str, bool]]:
