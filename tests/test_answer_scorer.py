@@ -15,9 +15,10 @@ from indexer.kernel.models import Chunk, Passage
 from indexer.sentence_vectors import decode, embed_with_sentences, sentence_spans
 from indexer.store.base import FileEntry, Manifest
 from service.answering.candidates import SentenceVectors
+from service.answering.enumeration import list_items
 from service.answering.evidence import FEATURES, Sentence, featurize, prepare_question
 from service.answering.scorer import MODEL_PATH, load_model, parse_model
-from service.answering.select import choose, reading_order, with_list_items
+from service.answering.select import choose, reading_order
 
 
 def _chunk(text: str, source: str = "a.txt", n: int = 0) -> Chunk:
@@ -97,7 +98,7 @@ def test_a_factoid_gets_one_sentence_a_list_several_and_near_duplicates_are_skip
 def test_a_list_introduction_brings_its_items_in_reading_order() -> None:
     sentences = _sentences(["Intro text here.", "It works in three ways:", "First, a.",
                             "Second, b.", "Third, c."])  # fmt: skip
-    picked = with_list_items(sentences, [1])
+    picked = list_items(prepare_question("How does it work?"), sentences, [1])
     assert [sentences[i].text for i in reading_order(sentences, picked)] == [
         "It works in three ways:", "First, a.", "Second, b.", "Third, c."]  # fmt: skip
 

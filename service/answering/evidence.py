@@ -43,6 +43,9 @@ _LIST_CUES = re.compile(
     r"|\b(?:and|both|compare|differ|difference|versus|vs)\b",
     re.IGNORECASE,
 )
+# "Which three moves ...", "Name the four jobs ...": a count of plural things asks for a list. Kept
+# out of `_LIST_CUES` because the scorer's `kind_list` feature was fitted without it.
+_COUNTED = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|[2-9])\s+\w+s\b", re.I)
 
 FEATURES = (
     "cos", "cos_gap", "cos_rank_inv", "cos_ctx", "cos_passage",
@@ -122,7 +125,7 @@ def prepare_question(text: str, abbreviations: Mapping[str, str] | None = None) 
         terms=expand_terms(info, text, abbreviations or {}),
         bigrams=set(itertools.pairwise(norms)),
         negated=bool(_NEGATION.search(text)),
-        listy=bool(_LIST_CUES.search(text)),
+        listy=bool(_LIST_CUES.search(text) or _COUNTED.search(text)),
     )
 
 

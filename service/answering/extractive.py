@@ -20,9 +20,11 @@ from indexer.kernel.models import NOT_FOUND_MESSAGE, Draft, DraftQuote, Passage
 from service.answering.base import word_deltas
 from service.answering.candidates import SentenceVectors
 from service.answering.compare import sides
+from service.answering.discourse import with_neighbours
+from service.answering.enumeration import list_items
 from service.answering.evidence import Matrix, Question, Sentence, featurize, prepare_question
 from service.answering.scorer import ScorerModel, load_model
-from service.answering.select import choose, reading_order, with_list_items
+from service.answering.select import choose, reading_order
 from service.citing.markers import neutralize_markers
 
 Abbreviations = Callable[[], Mapping[str, str]]
@@ -88,7 +90,8 @@ class ExtractiveAnswerer:
             best = int(np.argmax(side_scores))
             if side_scores[best] >= self.threshold and best not in picked:
                 picked.append(best)
-        return [sentences[i] for i in reading_order(sentences, with_list_items(sentences, picked))]
+        picked = list_items(q, sentences, with_neighbours(q, sentences, picked))
+        return [sentences[i] for i in reading_order(sentences, picked)]
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
         chosen = self.evidence(question, passages)

@@ -75,27 +75,6 @@ def choose(
     return chosen
 
 
-LIST_ITEMS = 6  # sentences a list introduction ("... in the following ways:") pulls in
-
-
-def with_list_items(sentences: Sequence[Sentence], chosen: list[int]) -> list[int]:
-    """A chosen sentence that introduces a list (ends with ":") is answered by the list: the
-    sentences that follow it in the same passage come along."""
-    out = list(chosen)
-    position = {(s.passage.n, s.index): i for i, s in enumerate(sentences)}
-    for i in chosen:
-        head = sentences[i]
-        if not head.text.rstrip().endswith(":"):
-            continue
-        for step in range(1, LIST_ITEMS + 1):
-            j = position.get((head.passage.n, head.index + step))
-            if j is None:
-                break
-            if j not in out:
-                out.append(j)
-    return out
-
-
 def reading_order(sentences: Sequence[Sentence], chosen: list[int]) -> list[int]:
     first_seen: dict[str, int] = {}
     for rank, i in enumerate(chosen):

@@ -1,0 +1,104 @@
+"""Lists written as prose: an introduction ("... need to fulfil four essential roles", "... in the
+following ways:") followed by items that open with an ordinal ("First, ...", "Secondly, ...",
+"Finally, ..."). A list question is answered by the items, not by the introduction alone, and an
+item's own explanation sentences are left out so that every item fits in the answer.
+
+This reads the shape of English prose, not any corpus: the ordinals and count words below are the
+language's, and the items are only taken from the passages the retriever returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from service.answering.evidence import Question, Sentence
+
+_ORDINALS = {
+    "first": 1, "firstly": 1, "second": 2, "secondly": 2, "third": 3, "thirdly": 3,
+    "fourth": 4, "fourthly": 4, "fifth": 5, "fifthly": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "finally": 99, "lastly": 99,
+}  # fmt: skip
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+           "nine": 9, "ten": 10} | {str(n): n for n in range(2, 10)}  # fmt: skip
+# A count word, up to two modifiers, then a plural noun: "four essential roles", "3 ways".
+_ANNOUNCED = re.compile(
+    r"\b(" + "|".join(_COUNTS) + r")\s+(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*s\b", re.IGNORECASE
+)
+_FOLLOWING = re.compile(r"\b(?:the following|as follows)\b", re.IGNORECASE)
+LIST_ITEMS = 6  # next sentences a bare "...:" introduction pulls in when no item is numbered
+ITEM_REACH = 12  # sentences after the introduction (or the last item) to look for the next item
+
+
+def ordinal(text: str) -> int | None:
+    """The position an item announces with its first word ("Secondly, ..." -> 2)."""
+    first = re.match(r"\W*([A-Za-z]+)", text)
+    return _ORDINALS.get(first.group(1).lower()) if first else None
+
+
+def announced_count(text: str) -> int | None:
+    """How many items a sentence announces ("four essential roles" -> 4), if any."""
+    found = _ANNOUNCED.search(text)
+    return _COUNTS[found.group(1).lower()] if found else None
+
+
+def introduces_list(text: str) -> bool:
+    stripped = text.rstrip()
+    return (
+        stripped.endswith(":")
+        or _FOLLOWING.search(text) is not None
+        or announced_count(text) is not None
+    )
+
+
+def _document_order(sentences: Sequence[Sentence], head: Sentence) -> list[int]:
+    """Indices of the sentences of `head`'s source after `head`, in document order, each
+    sentence once even where overlapping chunks both hold it."""
+    source = head.passage.chunk.source
+    start = head.passage.chunk.char_start + head.start
+    seen: set[int] = set()
+    after: list[tuple[int, int]] = []
+    for i, s in enumerate(sentences):
+        at = s.passage.chunk.char_start + s.start
+        if s.passage.chunk.source == source and at > start and at not in seen:
+            seen.add(at)
+            after.append((at, i))
+    return [i for _, i in sorted(after)]
+
+
+def _numbered_items(sentences: Sequence[Sentence], following: list[int], want: int) -> list[int]:
+    items: list[int] = []
+    last = 0
+    gap = 0
+    for i in following:
+        position = ordinal(sentences[i].text)
+        if position is not None and position > last:
+            items.append(i)
+            last = position
+            gap = 0
+            if len(items) >= want or position == 99:
+                break
+        else:
+            gap += 1
+            if gap > ITEM_REACH:
+                break
+    return items
+
+
+def list_items(q: Question, sentences: Sequence[Sentence], chosen: list[int]) -> list[int]:
+    """`chosen` plus the items of any list a chosen sentence introduces. A "...:" introduction
+    always brings its list; one that only announces a count does so for a list question."""
+    out = list(chosen)
+    for i in chosen:
+        head = sentences[i].text
+        colon = head.rstrip().endswith(":")
+        if not (colon or (q.listy and introduces_list(head))):
+            continue
+        following = _document_order(sentences, sentences[i])
+        want = announced_count(head) or LIST_ITEMS
+        items = _numbered_items(sentences, following, want)
+        if not items and colon:  # an unnumbered list: the sentences right after, same passage
+            same = sentences[i].passage.n
+            items = [j for j in following if sentences[j].passage.n == same][:LIST_ITEMS]
+        out.extend(j for j in items if j not in out)
+    return out
