@@ -18,7 +18,7 @@ from evals.squad import SquadSet, index_squad, squad_settings
 from indexer.abbreviations import find_abbreviations, merge
 from indexer.kernel.settings import Settings
 from service.answering.candidates import SentenceVectors
-from service.answering.evidence import FEATURES, featurize, prepare_question
+from service.answering.evidence import FEATURES, FEATURES_VERSION, featurize, prepare_question
 
 TOP_K = 5
 
@@ -38,7 +38,7 @@ def _cache_key(ds: SquadSet) -> str:
         digest.update(f"{q.id}\t{q.question}\n".encode())
     for p in ds.paragraphs:
         digest.update(f"{p.doc_id}\t{p.text}\n".encode())
-    digest.update(",".join(FEATURES).encode())
+    digest.update(f"{FEATURES_VERSION}:{','.join(FEATURES)}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -81,4 +81,3 @@ def build_rows(ds: SquadSet, settings: Settings, *, progress: bool = True) -> Sc
                         question=rows.question, retrieved_gold=rows.retrieved_gold,
                         sentences=np.array(texts))  # fmt: skip
     return rows
-

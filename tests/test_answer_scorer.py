@@ -137,3 +137,17 @@ def test_features_reward_the_answer_type_the_question_asks_for(seed_embedder: ob
     fit = FEATURES.index("fit_count")
     assert x[0, fit] == 1.0 and x[1, fit] == 0.0
     assert load_model().score(x)[0] > load_model().score(x)[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("In what year did the company open its first plant?", "when"),
+        ("Since when has she led the firm?", "when"),
+        ("Which cities are the research centres in?", "where"),
+        ("In which country was it founded?", "where"),
+        ("In what way does the model work?", "other"),
+    ],
+)
+def test_the_answer_kind_survives_a_leading_preposition(question: str, kind: str) -> None:
+    assert prepare_question(question).kind == kind

@@ -35,6 +35,13 @@ from service.answering.question import QuestionInfo, analyze
 Matrix = npt.NDArray[np.float32]
 
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without)\b|n't\b", re.IGNORECASE)
+_PLACE_QUESTION = re.compile(
+    r"^\W*(?:in |at |from |to )?(?:what|which) (?:city|cities|country|countries|place|places"
+    r"|region|regions|continent|state|town|nation|area|location|island|county|province)\b",
+    re.IGNORECASE,
+)
+# Bumped whenever a feature's definition changes, so cached SQuAD rows are rebuilt.
+FEATURES_VERSION = 2
 _PLACE_PREP = frozenset({"in", "at", "from", "to", "near", "into"})
 _NEAR = 5  # words between a number and a question term for "how many" agreement
 KINDS = ("count", "amount", "money", "when", "who", "where", "why", "how", "list", "other")
@@ -91,6 +98,8 @@ def question_kind(text: str, info: QuestionInfo) -> str:
     word = first[0] if first else ""
     if word in ("where", "why", "how"):
         return word
+    if _PLACE_QUESTION.match(text):  # "Which city ...", "In what country ..."
+        return "where"
     return "list" if _LIST_CUES.search(text) else "other"
 
 

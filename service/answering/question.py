@@ -22,6 +22,8 @@ GENERIC = frozenset(
         city year date time number amount percentage percent proportion"""
     )
 )
+_TIME_NOUNS = words("""year years decade century month date day""")
+_TIME_PREP = words("""in by since until during""")
 _AMOUNT_ADJ = words("""large big tall high long old far wide heavy expensive""")
 # "How much did Haier pay ..." is answered by a sum of money, not by any number.
 _MONEY = frozenset(
@@ -48,7 +50,13 @@ def _kind(lowered: list[str]) -> Kind:
         return "amount"
     if first in ("what", "which") and second in ("percentage", "percent", "proportion", "share"):
         return "amount"
-    if first == "when" or (first in ("what", "which") and second in ("year", "date", "month")):
+    if first == "when" or (first in ("what", "which") and second in _TIME_NOUNS):
+        return "when"
+    third = [*lowered, "", "", ""][2]
+    # "In what year ...", "By which decade ...", "Since when ...": a date is asked for all the same.
+    if first in _TIME_PREP and (
+        second == "when" or (second in ("what", "which") and third in _TIME_NOUNS)
+    ):
         return "when"
     if first in ("who", "whom", "whose"):
         return "who"
