@@ -192,10 +192,14 @@ def seed_pipeline(seed_embedder: Any, seed_store: Any) -> Any:
 
 # ---- indexer (loading, chunking, Chroma store, sync) ----
 def embedded_texts(chunks: Iterable[Any]) -> int:
-    """Texts a sync embeds for `chunks`: each chunk and each of its sentences (index time)."""
+    """Texts a sync embeds for `chunks` written in one batch: each distinct chunk or sentence
+    text once (index time)."""
     from indexer.sentence_vectors import sentence_spans
 
-    return sum(1 + len(sentence_spans(c.text)) for c in chunks)
+    chunks = list(chunks)
+    texts = {c.text for c in chunks}
+    texts |= {c.text[a:b] for c in chunks for a, b in sentence_spans(c.text)}
+    return len(texts)
 
 
 class CountingEmbedder:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     index_lock_wait_s: float = Field(
         default=0.0, ge=0, description="how long `citeline index` waits for another run's lock"
     )
+    index_batch_chunks: int = Field(
+        default=512, ge=1, le=5000, description="chunks per embedding call and Chroma write"
+    )
 
     # ---- embedding ----
     embedder: EmbedderName = "minilm"
