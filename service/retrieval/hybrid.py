@@ -8,6 +8,7 @@ store) and re-checked at most every `refresh_s` seconds, never rebuilt per query
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -22,10 +23,18 @@ from indexer.store.base import ChunkStore
 from service.retrieval.dense import DenseRetriever, Retrieval
 
 _WORD = re.compile(r"\w+")
+log = logging.getLogger(__name__)
 
 
 class Bm25Provider:
-    """The BM25 index matching the store's current manifest, shared by all request threads."""
+    """The BM25 index matching the store's current manifest, shared by all request threads.
+
+    When the manifest changes (another process re-indexed), the new index is loaded or rebuilt
+    on a background thread while requests keep using the previous one: a stale index can only
+    name chunks that are no longer live, and the retriever fetches its hits through the store,
+    which returns live chunks only. Only the very first index (none loaded yet) is built in the
+    caller's thread (`warm_up` does that at startup).
+    """
 
     def __init__(self, store: ChunkStore, directory: Path | None, refresh_s: float = 2.0) -> None:
         self._store = store
@@ -34,6 +43,22 @@ class Bm25Provider:
         self._index: BM25Index | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._building: str | None = None  # the version a background thread is building
+
+    def _make(self, version: str) -> BM25Index:
+        loaded = BM25Index.load(self._directory, version) if self._directory else None
+        return loaded or BM25Index.build(self._store.iter_chunks(), version)
+
+    def _build_in_background(self, version: str) -> None:
+        try:
+            index = self._make(version)
+        except Exception:  # the store is down: keep the old index, retry at the next check
+            log.warning("rebuilding the keyword index failed", exc_info=True)
+            index = None
+        with self._lock:
+            if index is not None:
+                self._index = index
+            self._building = None
 
     def get(self) -> BM25Index | None:
         now = time.monotonic()
@@ -46,10 +71,21 @@ class Bm25Provider:
                 self._index = None
                 return None
             version = manifest.updated_at
-            if self._index is None or self._index.version != version:
-                loaded = BM25Index.load(self._directory, version) if self._directory else None
-                self._index = loaded or BM25Index.build(self._store.iter_chunks(), version)
+            if self._index is None:
+                self._index = self._make(version)
+            elif self._index.version != version and self._building != version:
+                self._building = version
+                threading.Thread(
+                    target=self._build_in_background, args=(version,), daemon=True,
+                    name="bm25-rebuild",
+                ).start()  # fmt: skip
             return self._index
+
+    def wait_current(self, timeout_s: float = 30.0) -> None:
+        """Block until no background rebuild is running (tests, and `warm_up`)."""
+        deadline = time.monotonic() + timeout_s
+        while self._building is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def _shingles(text: str) -> set[str]:
