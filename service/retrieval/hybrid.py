@@ -1,9 +1,9 @@
-"""Hybrid retrieval: BM25 and dense results fused by reciprocal rank, near-duplicates collapsed.
+"""Hybrid retrieval: BM25 and dense results fused (`fusion.py`), near-duplicates collapsed.
 
-Why RRF: BM25 scores and cosine similarities live on different scales; ranks do not. BM25 puts
-exact terms first ("16 R&D centers", "KG Mobility"); dense catches paraphrases. The BM25 index is
-built once per manifest version (loaded from disk when the indexer saved it, else built from the
-store) and re-checked at most every `refresh_s` seconds, never rebuilt per query.
+Why rank fusion: BM25 scores and cosine similarities live on different scales; ranks do not.
+BM25 puts exact terms first ("16 R&D centers", "KG Mobility"); dense catches paraphrases. The
+BM25 index is built once per manifest version (loaded from disk when the indexer saved it, else
+built from the store) and re-checked at most every `refresh_s` seconds, never rebuilt per query.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from indexer.kernel.errors import CitelineError, StoreError
 from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
 from service.retrieval.dense import DenseRetriever, Retrieval
+from service.retrieval.fusion import DEFAULT_FUSION, Fusion, fuse
 
 _WORD = re.compile(r"\w+")
 log = logging.getLogger(__name__)
@@ -113,16 +114,13 @@ def collapse_near_duplicates(
     return [(chunk, score) for chunk, score, _ in kept]
 
 
-# Tuning (docs/retrieval.md has the numbers they were measured with): each retriever's depth,
-# the reciprocal-rank-fusion constant, and each ranking's weight in the fusion.
+# Each retriever's depth (docs/retrieval.md has the numbers it was measured with); the fusion
+# itself is `service/retrieval/fusion.py`.
 CANDIDATES = 30
-RRF_K = 60
-BM25_WEIGHT = 1.0
-DENSE_WEIGHT = 1.0
 
 
 class HybridRetriever:
-    """Dense + BM25, fused with weighted reciprocal rank fusion."""
+    """Dense + BM25, fused by weighted RRF with score-aware BM25 shares (`fusion.py`)."""
 
     def __init__(
         self,
@@ -131,16 +129,13 @@ class HybridRetriever:
         bm25: Bm25Provider,
         *,
         candidates: int = CANDIDATES,
-        rrf_k: int = RRF_K,
-        bm25_weight: float = BM25_WEIGHT,
-        dense_weight: float = DENSE_WEIGHT,
+        fusion: Fusion = DEFAULT_FUSION,
     ) -> None:
         self._dense = DenseRetriever(embedder, store)
         self._store = store
         self._bm25 = bm25
         self._candidates = candidates
-        self._rrf_k = rrf_k
-        self._weights = (dense_weight, bm25_weight)
+        self._fusion = fusion
 
     def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
         depth = max(self._candidates, top_k)
@@ -157,12 +152,7 @@ class HybridRetriever:
         missing = [cid for cid, _ in keyword if cid not in chunks]
         if missing:
             chunks.update((c.id, c) for c in self._store.get(missing))
-        fused: dict[str, float] = {}
-        for weight, ranked in zip(
-            self._weights, ([c.id for c, _ in dense.hits], [cid for cid, _ in keyword]), strict=True
-        ):
-            for rank, cid in enumerate(ranked):
-                fused[cid] = fused.get(cid, 0.0) + weight / (self._rrf_k + rank + 1)
+        fused = fuse([(c.id, s) for c, s in dense.hits], keyword, self._fusion)
         order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
         candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
         hits = collapse_near_duplicates(candidates, limit=top_k)
