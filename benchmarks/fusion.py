@@ -38,9 +38,12 @@ DEPTH = 30
 
 FUSIONS = [
     PLAIN_RRF,
-    *(Fusion(bm25_power=p) for p in (0.5, 1.0, 2.0)),
-    *(Fusion(rrf_k=k, bm25_power=1.0) for k in (10, 30)),
-    *(Fusion(bm25_weight=w, bm25_power=1.0) for w in (0.7, 1.5)),
+    DEFAULT_FUSION,
+    Fusion(decisive_ratio=1.5, decisive_boost=2.0),
+    Fusion(decisive_ratio=2.0, decisive_boost=3.0),
+    *(Fusion(bm25_power=p) for p in (0.25, 0.5, 1.0)),
+    Fusion(rrf_k=20),
+    *(Fusion(bm25_weight=w) for w in (0.7, 1.5)),
     *(Fusion(kind="convex", alpha=a) for a in (0.3, 0.5, 0.7)),
 ]
 Candidates = list[tuple[list[tuple[str, float]], list[tuple[str, float]]]]

@@ -1,7 +1,8 @@
 """Issue 12: 300 near-identical files ("Project Z010 has N engineers"); a question naming one
 exact identifier must keep that file in the top results. BM25 ranks it first with a clear
-margin; plain RRF gave the same credit to BM25's near-zero hits, and the file fell out of the
-top 5 for several questions. The score-aware fusion (service/retrieval/fusion.py) keeps it."""
+margin; plain RRF gave its weak hits rank credit all the same, and the file fell out of the
+top 5 for several questions (12 of 43 when measured). The default fusion, which doubles a
+decisive BM25 top hit's share (service/retrieval/fusion.py), keeps it."""
 
 from __future__ import annotations
 

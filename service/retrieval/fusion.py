@@ -1,15 +1,16 @@
-"""How the dense and BM25 rankings become one: weighted reciprocal rank fusion, with each BM25
-hit's share scaled by its score relative to the best BM25 score of the question.
+"""How the dense and BM25 rankings become one: reciprocal rank fusion that is score-aware
+where it matters, a decisive BM25 top hit.
 
-Plain RRF gives BM25's 2nd..30th hits credit by rank alone, even when their scores are near zero
-(they share one common word with the question). On a corpus of near-identical files, a question
-naming an exact identifier ("Project Z010") has one decisive BM25 hit and many negligible ones;
-plain RRF lets the negligible ones, ranked high by the dense side, push the decisive file out of
-the top 5. With `bm25_power` p > 0 a BM25 hit counts `(score / best) ** p` of its rank share:
-the decisive hit keeps all of it, near-zero hits almost none. p = 0 is plain RRF.
+Plain RRF gives every BM25 hit credit by rank alone. On a corpus of near-identical files, a
+question naming an exact identifier ("Project Z010") has one decisive BM25 hit (its score far
+above the runner-up's) and many weak ones; plain RRF lets files with a weak BM25 hit and a good
+dense rank push the named file out of the top 5. The default doubles the BM25 share of a top hit
+that scores at least 1.8x the runner-up (`decisive_ratio`, `decisive_boost`), and is plain RRF
+otherwise.
 
-`convex` is the calibrated score combination also measured (docs/retrieval.md):
-`alpha * cosine + (1 - alpha) * score / best`.
+Also measured (docs/retrieval.md, "Fusion"): `bm25_power` p > 0 scales every BM25 hit's share
+by `(score / best) ** p` (weak hits count for less; p = 0 is plain RRF), and `convex`, a
+calibrated score combination `alpha * cosine + (1 - alpha) * score / best`.
 """
 
 from __future__ import annotations
@@ -28,21 +29,26 @@ class Fusion:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     bm25_power: float = 0.0
+    decisive_ratio: float = 0.0  # > 0: a BM25 top hit scoring >= ratio x the runner-up is
+    decisive_boost: float = 1.0  # decisive, and its share is multiplied by the boost
     alpha: float = 0.5  # convex only: the dense share
 
     @property
     def label(self) -> str:
         if self.kind == "convex":
             return f"convex alpha={self.alpha}"
-        return (
+        label = (
             f"rrf k={self.rrf_k} w_dense={self.dense_weight} w_bm25={self.bm25_weight} "
             f"p={self.bm25_power}"
         )
+        if self.decisive_ratio > 0:
+            label += f" decisive>={self.decisive_ratio}x boost={self.decisive_boost}"
+        return label
 
 
-# Chosen on the SciFact train split and the SQuAD public half, checked on the seeds gold
-# (docs/retrieval.md, "Fusion"). PLAIN_RRF is what Citeline shipped before.
-DEFAULT_FUSION = Fusion(kind="rrf", rrf_k=60, dense_weight=1.0, bm25_weight=1.0, bm25_power=1.0)
+# How it was chosen, and every variant's numbers: docs/retrieval.md, "Fusion". PLAIN_RRF is what
+# Citeline shipped before issue 12.
+DEFAULT_FUSION = Fusion(kind="rrf", rrf_k=60, decisive_ratio=1.8, decisive_boost=2.0)
 PLAIN_RRF = Fusion(kind="rrf", rrf_k=60, dense_weight=1.0, bm25_weight=1.0, bm25_power=0.0)
 
 
@@ -59,7 +65,11 @@ def fuse(dense: Ranked, keyword: Ranked, fusion: Fusion = DEFAULT_FUSION) -> dic
         return fused
     for rank, (cid, _) in enumerate(dense):
         fused[cid] = fused.get(cid, 0.0) + fusion.dense_weight / (fusion.rrf_k + rank + 1)
+    runner_up = keyword[1][1] if len(keyword) > 1 else 0.0
+    decisive = fusion.decisive_ratio > 0 and best >= fusion.decisive_ratio * runner_up
     for rank, (cid, score) in enumerate(keyword):
         share = (score / best) ** fusion.bm25_power if best > 0 else 0.0
+        if rank == 0 and decisive:
+            share *= fusion.decisive_boost
         fused[cid] = fused.get(cid, 0.0) + fusion.bm25_weight * share / (fusion.rrf_k + rank + 1)
     return fused
