@@ -29,7 +29,13 @@ from indexer.bm25 import BM25Index  # noqa: E402
 from indexer.embedding.factory import build_embedder  # noqa: E402
 from indexer.kernel.settings import Settings  # noqa: E402
 from indexer.store.chroma import open_chunk_store  # noqa: E402
-from service.retrieval.fusion import DEFAULT_FUSION, PLAIN_RRF, Fusion, fuse  # noqa: E402
+from service.retrieval.fusion import (  # noqa: E402
+    DEFAULT_FUSION,
+    PLAIN_RRF,
+    Fusion,
+    fuse,
+    names_identifier,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = SCIFACT.parent / "squad2-public"
@@ -39,8 +45,8 @@ DEPTH = 30
 FUSIONS = [
     PLAIN_RRF,
     DEFAULT_FUSION,
-    Fusion(decisive_ratio=1.5, decisive_boost=2.0),
-    Fusion(decisive_ratio=2.0, decisive_boost=3.0),
+    Fusion(decisive_ratio=1.8, decisive_boost=2.0, decisive_needs_identifier=False),
+    Fusion(decisive_ratio=1.5, decisive_boost=2.0, decisive_needs_identifier=False),
     *(Fusion(bm25_power=p) for p in (0.25, 0.5, 1.0)),
     Fusion(rrf_k=20),
     *(Fusion(bm25_weight=w) for w in (0.7, 1.5)),
@@ -65,7 +71,12 @@ def candidates(settings: Settings, questions: list[str]) -> tuple[Candidates, di
 
 
 def ranked_docs(
-    fusion: Fusion | str, dense: Any, keyword: Any, source: dict[str, str], names: dict[str, str]
+    fusion: Fusion | str,
+    dense: Any,
+    keyword: Any,
+    source: dict[str, str],
+    names: dict[str, str],
+    identifier: bool,
 ) -> list[str]:
     if fusion == "dense":
         scores = {cid: s for cid, s in dense}
@@ -73,7 +84,7 @@ def ranked_docs(
         scores = {cid: s for cid, s in keyword}
     else:
         assert isinstance(fusion, Fusion)
-        scores = fuse(dense, keyword, fusion)
+        scores = fuse(dense, keyword, fusion, identifier)
     order = sorted(scores, key=lambda cid: -scores[cid])
     return m.dedupe([names[source[cid]] for cid in order])
 
@@ -93,12 +104,15 @@ def main(scifact_dir: Path, squad_dir: Path) -> None:
     for fusion in ["dense", "bm25", *FUSIONS]:
         ndcg, recall = [], []
         for qid, (dense, keyword) in zip(qids, sf_cands, strict=True):
-            docs = ranked_docs(fusion, dense, keyword, sf_source, names)[:10]
+            question = beir.queries[qid]
+            docs = ranked_docs(fusion, dense, keyword, sf_source, names, names_identifier(question))
+            docs = docs[:10]
             rels = beir.qrels[qid]
             ndcg.append(m.ndcg_at_k(docs, {d: float(s) for d, s in rels.items()}, 10))
             recall.append(m.recall_at_k(docs, {d for d, s in rels.items() if s > 0}, 10))
         hits = [
-            q.doc_id in ranked_docs(fusion, d, k, sq_source, sq_names)[:5]
+            q.doc_id
+            in ranked_docs(fusion, d, k, sq_source, sq_names, names_identifier(q.question))[:5]
             for q, (d, k) in zip(asked, sq_cands, strict=True)
         ]
         label = fusion if isinstance(fusion, str) else fusion.label

@@ -21,7 +21,7 @@ from indexer.kernel.errors import CitelineError, StoreError
 from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
 from service.retrieval.dense import DenseRetriever, Retrieval
-from service.retrieval.fusion import DEFAULT_FUSION, Fusion, fuse
+from service.retrieval.fusion import DEFAULT_FUSION, Fusion, fuse, names_identifier
 
 _WORD = re.compile(r"\w+")
 log = logging.getLogger(__name__)
@@ -152,7 +152,9 @@ class HybridRetriever:
         missing = [cid for cid, _ in keyword if cid not in chunks]
         if missing:
             chunks.update((c.id, c) for c in self._store.get(missing))
-        fused = fuse([(c.id, s) for c, s in dense.hits], keyword, self._fusion)
+        fused = fuse(
+            [(c.id, s) for c, s in dense.hits], keyword, self._fusion, names_identifier(question)
+        )
         order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
         candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
         hits = collapse_near_duplicates(candidates, limit=top_k)
