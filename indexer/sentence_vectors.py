@@ -40,18 +40,19 @@ def embed_with_sentences(
     embedder: Embedder, chunks: Sequence[Chunk]
 ) -> tuple[list[Chunk], Vectors]:
     """Embed chunks and their sentences in one call; returns the chunks with sentence fields set
-    and the chunk vectors."""
+    and the chunk vectors. Each distinct text is embedded once: neighbouring chunks overlap, so
+    the sentences in the overlap would otherwise be embedded twice."""
     spans = [sentence_spans(c.text) for c in chunks]
-    texts = [c.text for c in chunks]
-    for chunk, chunk_spans in zip(chunks, spans, strict=True):
-        texts.extend(chunk.text[a:b] for a, b in chunk_spans)
-    vectors = embedder.embed_documents(texts)
+    row: dict[str, int] = {}
+    for text in [c.text for c in chunks] + [
+        c.text[a:b] for c, chunk_spans in zip(chunks, spans, strict=True) for a, b in chunk_spans
+    ]:
+        row.setdefault(text, len(row))
+    vectors = embedder.embed_documents(list(row))
     out: list[Chunk] = []
-    at = len(chunks)
     for chunk, chunk_spans in zip(chunks, spans, strict=True):
-        rows = vectors[at : at + len(chunk_spans)]
-        at += len(chunk_spans)
+        rows = vectors[[row[chunk.text[a:b]] for a, b in chunk_spans]]
         out.append(
             chunk.model_copy(update={"sentences": chunk_spans, "sentence_vectors": encode(rows)})
         )
-    return out, vectors[: len(chunks)]
+    return out, vectors[[row[c.text] for c in chunks]]

@@ -3,7 +3,9 @@
 Crash safety comes from the order (a kill at any point leaves the last committed index readable,
 and the next run finishes the job):
   0. delete orphans: chunks whose (source, doc_hash) the manifest does not name (a crashed run's);
-  1. write the new chunks (ids contain doc_hash, so they never collide with live ones);
+  1. write the new chunks (ids contain doc_hash, so they never collide with live ones); a long
+     run also commits the files finished so far every few seconds (`indexer/writer.py`), so a
+     run killed mid-way resumes from there; each file is old or new, never a mix;
   2. commit the manifest in one write: readers switch to the new chunks here;
   3. delete the replaced and removed chunks (now orphans; step 0 covers a crash before this).
 A run over an unchanged corpus hashes the files, reads the manifest and stops: no model load.
@@ -14,25 +16,22 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from indexer.abbreviations import find_abbreviations
 from indexer.bm25 import BM25Index
-from indexer.chunking import TIKTOKEN_ENCODING, Chunker, chunk_id
+from indexer.chunking import chunk_id
 from indexer.embedding.base import Embedder
 from indexer.extracted import extracted_dir, prune_extracted, save_extracted
 from indexer.kernel.errors import DocumentError
-from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
 from indexer.loading import Document, SkippedFile, load_corpus
-from indexer.locking import IndexLock, index_lock
-from indexer.sentence_vectors import embed_with_sentences
+from indexer.locking import index_lock
 from indexer.store.base import FileEntry, Manifest
 from indexer.store.chroma import ChromaChunkStore, check_embedding
+from indexer.writer import write_documents
 
 log = logging.getLogger(__name__)
 
@@ -72,42 +71,6 @@ def _ids(entry: FileEntry) -> list[str]:
     return [chunk_id(entry.source, entry.doc_hash, i) for i in range(entry.chunks)]
 
 
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("embedding chunks", total=total)
-        yield lambda n: bar.advance(task, float(n))
-
-
-def _write_chunks(
-    store: ChromaChunkStore,
-    embedder: Embedder,
-    chunks: Sequence[Chunk],
-    batch: int,
-    lock: IndexLock,
-    progress: bool,
-) -> None:
-    """Step 1: embed and add, a batch at a time (a kill loses at most the batch in flight)."""
-    with _progress(progress, len(chunks)) as advance:
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            store.add(*embed_with_sentences(embedder, part))
-            lock.refresh()
-            advance(len(part))
-
-
 def _plan(
     documents: Sequence[Document], old: Manifest, broken: set[str], report: SyncReport
 ) -> tuple[dict[str, FileEntry], list[Document]]:
@@ -126,30 +89,6 @@ def _plan(
     present = {d.source for d in documents}
     report.removed = sum(1 for source in old.files if source not in present)
     return kept, to_embed
-
-
-def _chunk(
-    settings: Settings, embedder: Embedder, docs: Sequence[Document], report: SyncReport
-) -> tuple[list[Chunk], dict[str, FileEntry]]:
-    chunker = Chunker(
-        settings.chunk_tokens,
-        settings.chunk_overlap,
-        TIKTOKEN_ENCODING,
-        embedder.count_tokens,
-        embedder.max_tokens,
-    )
-    chunks: list[Chunk] = []
-    entries: dict[str, FileEntry] = {}
-    for doc in docs:
-        chunked = chunker.chunk(doc)
-        chunks += chunked.chunks
-        report.max_chunk_tokens = max(report.max_chunk_tokens, chunked.max_tokens)
-        entries[doc.source] = FileEntry(
-            source=doc.source, doc_hash=doc.doc_hash, title=doc.title,
-            chunks=len(chunked.chunks), bytes=doc.bytes,
-            abbreviations=find_abbreviations(doc.text),
-        )  # fmt: skip
-    return chunks, entries
 
 
 def _save_keyword_index(settings: Settings, store: ChromaChunkStore) -> None:
@@ -202,12 +141,13 @@ def sync_corpus(
         texts = extracted_dir(settings.data_dir, settings.collection)  # PDF/DOCX text, by hash
         save_extracted(texts, ((d.source, d.doc_hash, d.extraction) for d in loaded.documents
                                if d.extraction is not None))  # fmt: skip
-        if to_embed:
-            chunks, entries = _chunk(settings, embedder, to_embed, report)
-            files.update(entries)
+        if to_embed:  # step 1 (with interim commits on long runs: indexer/writer.py)
             embedder.warm_up()
-            _write_chunks(store, embedder, chunks, settings.embed_batch_size, lock, progress)
-            report.chunks_written = len(chunks)  # step 1
+            live = old.model_copy(update={"embed_model": embedder.name, "dim": embedder.dim})
+            entries, report.chunks_written, report.max_chunk_tokens = write_documents(
+                settings, store, embedder, to_embed, live, lock, progress
+            )
+            files.update(entries)
         new = Manifest(
             embed_model=embedder.name, dim=embedder.dim, files=dict(sorted(files.items()))
         )

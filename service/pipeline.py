@@ -18,7 +18,7 @@ from indexer.extracted import extracted_dir
 from indexer.kernel.errors import IndexNotReadyError, InvalidRequestError, LLMError
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
-from indexer.store.base import ChunkStore
+from indexer.store.base import ChunkStore, one_manifest_read
 from service.answering.base import Answerer
 from service.answering.drafting import draft_stream
 from service.citing.citer import Citer
@@ -33,6 +33,7 @@ from service.events import (
 from service.retrieval.dense import DenseRetriever, Retriever
 
 log = logging.getLogger(__name__)
+SERVE_EMBED_THREADS = 1
 
 
 def _encodable(text: str) -> bool:
@@ -116,10 +117,18 @@ class Pipeline:
         passages = [Passage(n=i, chunk=c, score=s) for i, (c, s) in enumerate(result.hits, 1)]
         return passages, dict(result.timings_ms)
 
+    def _validate_and_retrieve(
+        self, question: str, top_k: int | None, sources: Sequence[str] | None
+    ) -> tuple[str, list[Passage], dict[str, float]]:
+        with one_manifest_read():  # one manifest round trip per request, one consistent version
+            question, k, srcs = self._validate(question, top_k, sources)
+            passages, timings = self._retrieve(question, k, srcs)
+        return question, passages, timings
+
     def search(
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> list[Passage]:
-        return self._retrieve(*self._validate(question, top_k, sources))[0]
+        return self._validate_and_retrieve(question, top_k, sources)[1]
 
     def _draft(self, question: str, passages: list[Passage]) -> tuple[Draft, str]:
         if not passages:
@@ -137,8 +146,7 @@ class Pipeline:
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> Answer:
         started = time.perf_counter()
-        question, k, srcs = self._validate(question, top_k, sources)
-        passages, timings = self._retrieve(question, k, srcs)
+        question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
         mark = time.perf_counter()
         draft, name = self._draft(question, passages)
         timings["generate"] = _ms(mark)
@@ -161,8 +169,7 @@ class Pipeline:
         """Validation and retrieval run now (their errors raise, before any event); answering
         runs as the events are consumed, and its errors become an `ErrorEvent` then `DoneEvent`."""
         started = time.perf_counter()
-        question, k, srcs = self._validate(question, top_k, sources)
-        passages, timings = self._retrieve(question, k, srcs)
+        question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
         return self._events(question, passages, timings, started)
 
     def _events(
@@ -213,7 +220,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
     from service.answering.abbreviations import ManifestAbbreviations
     from service.answering.factory import build_answerers
 
-    embedder = CachedQueries(build_embedder(settings))
+    # One model thread per request: concurrency comes from parallel requests (measured:
+    # docs/embeddings.md, "Threads").
+    embedder = CachedQueries(build_embedder(settings, threads=SERVE_EMBED_THREADS))
     store = open_chunk_store(settings, embedder.name, embedder.dim)
     answerer, fallback = build_answerers(settings, embedder, ManifestAbbreviations(store))
     return Pipeline(

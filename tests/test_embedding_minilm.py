@@ -66,9 +66,9 @@ def test_constructor_does_no_io_and_missing_package_is_a_config_error(
 
 
 @pytest.fixture(scope="module")
-def embedded(minilm_embedder: MiniLMEmbedder, reference: dict[str, object]) -> np.ndarray:
+def embedded(numpy_minilm_embedder: MiniLMEmbedder, reference: dict[str, object]) -> np.ndarray:
     """The fixture's texts embedded in one call (shared: the long texts are the slow part)."""
-    return minilm_embedder.embed_documents(_texts(reference))
+    return numpy_minilm_embedder.embed_documents(_texts(reference))
 
 
 @pytest.mark.slow
@@ -85,22 +85,24 @@ def test_vectors_match_sentence_transformers(
 
 @pytest.mark.slow
 def test_token_counts_are_untruncated_wordpieces(
-    minilm_embedder: MiniLMEmbedder, reference: dict[str, object]
+    numpy_minilm_embedder: MiniLMEmbedder, reference: dict[str, object]
 ) -> None:
     expected = [item["tokens_untruncated"] for item in reference["items"]]  # type: ignore[attr-defined]
-    assert [minilm_embedder.count_tokens(t) for t in _texts(reference)] == expected
-    assert max(expected) > minilm_embedder.max_tokens  # the fixture does hold an over-long text
-    assert minilm_embedder.count_tokens("") == 2  # [CLS] [SEP]
+    assert [numpy_minilm_embedder.count_tokens(t) for t in _texts(reference)] == expected
+    assert (
+        max(expected) > numpy_minilm_embedder.max_tokens
+    )  # the fixture does hold an over-long text
+    assert numpy_minilm_embedder.count_tokens("") == 2  # [CLS] [SEP]
 
 
 @pytest.mark.slow
 def test_overlong_input_is_truncated_with_a_warning(
-    minilm_embedder: MiniLMEmbedder, caplog: pytest.LogCaptureFixture
+    numpy_minilm_embedder: MiniLMEmbedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     words = " ".join(f"word{i}" for i in range(400))
     head = " ".join(f"word{i}" for i in range(300))  # also beyond 256 wordpieces
     with caplog.at_level(logging.WARNING, logger="indexer.embedding.minilm"):
-        long_vec, head_vec = minilm_embedder.embed_documents([words, head])
+        long_vec, head_vec = numpy_minilm_embedder.embed_documents([words, head])
     assert "truncated to 256" in caplog.text
     # Both keep only their first 254 content tokens, which are the same.
     np.testing.assert_allclose(long_vec, head_vec, atol=1e-6)
@@ -108,27 +110,29 @@ def test_overlong_input_is_truncated_with_a_warning(
 
 @pytest.mark.slow
 def test_batching_and_order_do_not_change_vectors(
-    minilm_embedder: MiniLMEmbedder, reference: dict[str, object], embedded: np.ndarray
+    numpy_minilm_embedder: MiniLMEmbedder, reference: dict[str, object], embedded: np.ndarray
 ) -> None:
     # The short texts only (the long ones are covered by the parity test): each lands in a
     # different batch, with different padding, than in `embedded`.
-    rows = [i for i, t in enumerate(_texts(reference)) if minilm_embedder.count_tokens(t) < 64]
+    rows = [
+        i for i, t in enumerate(_texts(reference)) if numpy_minilm_embedder.count_tokens(t) < 64
+    ]
     texts = [_texts(reference)[i] for i in rows]
-    reversed_rows = minilm_embedder.embed_documents(texts[::-1])[::-1]
-    one_by_one = np.stack([minilm_embedder.embed_query(t) for t in texts])
+    reversed_rows = numpy_minilm_embedder.embed_documents(texts[::-1])[::-1]
+    one_by_one = np.stack([numpy_minilm_embedder.embed_query(t) for t in texts])
     np.testing.assert_allclose(reversed_rows, embedded[rows], atol=1e-6)
     np.testing.assert_allclose(one_by_one, embedded[rows], atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(embedded, axis=1), 1.0, atol=1e-6)
 
 
 @pytest.mark.slow
-def test_retrieves_the_relevant_paragraph(minilm_embedder: MiniLMEmbedder) -> None:
+def test_retrieves_the_relevant_paragraph(numpy_minilm_embedder: MiniLMEmbedder) -> None:
     docs = [
         "Haier sells refrigerators and washing machines under a localized R&D model.",
         "Ken Hu, Huawei's rotating CEO, spoke at the APEC forum in Qingdao.",
         "BYD builds electric cars and batteries in Shenzhen.",
     ]
-    scores = minilm_embedder.embed_documents(docs) @ minilm_embedder.embed_query(
+    scores = numpy_minilm_embedder.embed_documents(docs) @ numpy_minilm_embedder.embed_query(
         "Who spoke for Huawei at APEC?"
     )
     assert int(np.argmax(scores)) == 1
@@ -143,11 +147,11 @@ def test_empty_and_misused_inputs() -> None:
 
 @pytest.mark.slow
 def test_concurrent_first_use_loads_once(
-    minilm_embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+    numpy_minilm_embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     embedder = MiniLMEmbedder()
     loads = []
-    loaded = minilm_embedder._load()
+    loaded = numpy_minilm_embedder._load()
 
     def slow_read(path: Path) -> object:
         loads.append(path)

@@ -92,3 +92,63 @@ def test_sync_saves_the_keyword_index_for_the_live_manifest(tmp_path: Any, corpu
     assert loaded is not None
     top = loaded.search("Zebra Motors plants", 1)
     assert top and store.get([top[0][0]])[0].source == "new.txt"
+
+
+def _live_chunk(source: str, text: str, doc_hash: str) -> Any:
+    import hashlib
+
+    from indexer.kernel.models import Chunk
+
+    return Chunk(
+        id=hashlib.sha256(f"{source}:{doc_hash}".encode()).hexdigest()[:32], source=source,
+        title=source, text=text, char_start=0, char_end=len(text), line_start=1, line_end=1,
+        chunk_index=0, content_hash=doc_hash, doc_hash=doc_hash,
+    )  # fmt: skip
+
+
+class _SlowRebuildStore:
+    """Manifest and chunks that a test swaps (another machine re-indexed); listing every chunk
+    (what a keyword rebuild does) takes `delay` seconds."""
+
+    def __init__(self) -> None:
+        from indexer.store.base import FileEntry, Manifest
+
+        self.delay = 0.0
+        self.chunks = [_live_chunk("a.txt", "Alpha Corp makes gears.", "h1")]
+        entry = FileEntry(source="a.txt", doc_hash="h1", title="a", chunks=1, bytes=1)
+        self.current = Manifest(embed_model="fake", dim=8, files={"a.txt": entry})
+
+    def manifest(self) -> Any:
+        return self.current
+
+    def iter_chunks(self) -> Any:
+        import time
+
+        time.sleep(self.delay)
+        return iter(list(self.chunks))
+
+
+def test_keyword_index_is_rebuilt_off_the_request_path_after_a_re_index() -> None:
+    import time
+
+    from indexer.store.base import FileEntry
+
+    store = _SlowRebuildStore()
+    provider = Bm25Provider(store, None, refresh_s=0.0)  # type: ignore[arg-type]
+    first = provider.get()
+    assert first is not None and first.search("gears", 1)
+    # Another machine re-indexes: a new file, a new manifest version; rebuilding takes 1 s.
+    store.chunks.append(_live_chunk("z.txt", "Zebra Motors builds plants in Lima.", "h2"))
+    entry = FileEntry(source="z.txt", doc_hash="h2", title="z", chunks=1, bytes=1)
+    store.current = store.current.model_copy(
+        update={"files": {**store.current.files, "z.txt": entry}, "updated_at": "v2"}
+    )
+    store.delay = 1.0
+    started = time.monotonic()
+    during = provider.get()
+    assert time.monotonic() - started < 0.5  # the request did not wait for the rebuild
+    assert during is first  # it used the previous index meanwhile
+    provider.wait_current()
+    after = provider.get()
+    assert after is not None and after.version == "v2"
+    assert [cid for cid, _ in after.search("Zebra Motors Lima", 1)] == [store.chunks[1].id]

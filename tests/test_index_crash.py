@@ -27,7 +27,7 @@ NEW_FACT = "\nHaier also sells washing machines in Zanzibar.\n"
 
 
 def _settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", embed_batch_size=4)
+    return Settings(data_dir=tmp_path / "data", embed_batch_size=4, index_batch_chunks=4)
 
 
 def _edit(corpus: Path) -> None:
@@ -106,6 +106,37 @@ def test_exception_at_each_step_keeps_a_consistent_index(
     _finish_and_check(settings, corpus)
 
 
+def test_a_first_index_killed_mid_way_resumes_from_its_last_progress_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a kill during a first large index used to mean re-embedding every file."""
+    import indexer.writer
+
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i in range(12):
+        (corpus / f"doc_{i:02d}.txt").write_text(f"Project Z{i:03d} has {i + 3} engineers.\n" * 30)
+    settings = Settings(data_dir=tmp_path / "data", index_batch_chunks=2)
+    monkeypatch.setattr(indexer.writer, "COMMIT_EVERY_S", 0.0)  # commit after every group
+    with pytest.raises(RuntimeError, match="injected"):
+        sync_corpus(settings, corpus, embedder=CountingEmbedder(fail_after=5), progress=False)
+    store = ChromaChunkStore(settings)
+    partial = store.manifest()
+    assert partial is not None and 0 < len(partial.files) < 12  # progress was committed
+    live_sources = {c.source for c in store.iter_chunks()}
+    assert live_sources == set(partial.files)  # readers see finished files only
+    embedder = CountingEmbedder()
+    report = sync_corpus(settings, corpus, embedder=embedder, progress=False)
+    assert report.unchanged == len(partial.files) and report.added == 12 - len(partial.files)
+    assert store.raw_count() == store.count() == report.chunks_total
+    final = store.manifest()
+    assert final is not None and len(final.files) == 12
+    everything = CountingEmbedder()
+    fresh = settings.model_copy(update={"data_dir": tmp_path / "fresh"})
+    sync_corpus(fresh, corpus, embedder=everything, progress=False)
+    assert 0 < embedder.texts < everything.texts  # only the unfinished files were embedded
+
+
 SLOW_SYNC = """
 import sys, time
 from pathlib import Path
@@ -124,7 +155,7 @@ class SlowEmbedder(HashingEmbedder):
         self.batches += 1
         return super().embed_documents(texts)
 
-settings = Settings(data_dir=Path(sys.argv[2]), embed_batch_size=4)
+settings = Settings(data_dir=Path(sys.argv[2]), embed_batch_size=4, index_batch_chunks=4)
 sync_corpus(settings, Path(sys.argv[1]), embedder=SlowEmbedder(), progress=False)
 """
 

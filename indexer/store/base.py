@@ -8,7 +8,9 @@ the old state, never a mix; the next sync deletes the orphans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -43,6 +45,31 @@ class Manifest(BaseModel):
     def live_hash(self, source: str) -> str | None:
         entry = self.files.get(source)
         return entry.doc_hash if entry else None
+
+
+_SCOPE: ContextVar[dict[int, Manifest | None] | None] = ContextVar("manifest_scope", default=None)
+
+
+@contextmanager
+def one_manifest_read() -> Iterator[None]:
+    """Inside this block (one request) a store reads its manifest once: the query, the chunk
+    fetch for keyword hits and the `sources` check all see the same version, for one round trip
+    instead of three or four."""
+    token = _SCOPE.set({})
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def scoped_manifest(key: int, read: Callable[[], Manifest | None]) -> Manifest | None:
+    """`read()` once per `one_manifest_read` block and `key` (the store); outside one, always."""
+    memo = _SCOPE.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 class ChunkStore(Protocol):

@@ -18,7 +18,7 @@ from indexer.embedding.base import Vectors
 from indexer.kernel.errors import EmbeddingMismatchError, IndexNotReadyError
 from indexer.kernel.models import Chunk
 from indexer.kernel.settings import Settings
-from indexer.store.base import Manifest
+from indexer.store.base import Manifest, scoped_manifest
 from indexer.store.chroma_client import (
     MANIFEST_ID,
     ChromaConnection,
@@ -36,6 +36,7 @@ class ChromaChunkStore:
     def __init__(self, settings: Settings) -> None:
         self._conn = ChromaConnection(settings)
         self._seen: str | None = None  # the manifest record as last read or written
+        self._parsed: tuple[str, Manifest] | None = None  # (record, its parse): parsed once
 
     @property
     def location(self) -> str:
@@ -48,12 +49,20 @@ class ChromaChunkStore:
     # ---- read side ----
 
     def manifest(self) -> Manifest | None:
-        """Read fresh on every call (readers run beside indexers); a new one means re-open."""
+        """Read fresh on every call (readers run beside indexers), once per request inside
+        `one_manifest_read`; a new one means re-open. Parsed once per version."""
+        return scoped_manifest(id(self), self._read_manifest)
+
+    def _read_manifest(self) -> Manifest | None:
         doc = self._conn.side_record(MANIFEST_ID)
         if self._seen is not None and doc != self._seen:
             self._conn.reopen()
         self._seen = doc
-        return Manifest.model_validate_json(doc) if doc else None
+        if not doc:
+            return None
+        if self._parsed is None or self._parsed[0] != doc:
+            self._parsed = (doc, Manifest.model_validate_json(doc))
+        return self._parsed[1]
 
     def count(self) -> int:
         """Live chunks: the manifest's count, which sync writes only after the chunks exist."""

@@ -1,13 +1,14 @@
-"""Hybrid retrieval: BM25 and dense results fused by reciprocal rank, near-duplicates collapsed.
+"""Hybrid retrieval: BM25 and dense results fused (`fusion.py`), near-duplicates collapsed.
 
-Why RRF: BM25 scores and cosine similarities live on different scales; ranks do not. BM25 puts
-exact terms first ("16 R&D centers", "KG Mobility"); dense catches paraphrases. The BM25 index is
-built once per manifest version (loaded from disk when the indexer saved it, else built from the
-store) and re-checked at most every `refresh_s` seconds, never rebuilt per query.
+Why rank fusion: BM25 scores and cosine similarities live on different scales; ranks do not.
+BM25 puts exact terms first ("16 R&D centers", "KG Mobility"); dense catches paraphrases. The
+BM25 index is built once per manifest version (loaded from disk when the indexer saved it, else
+built from the store) and re-checked at most every `refresh_s` seconds, never rebuilt per query.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -20,12 +21,21 @@ from indexer.kernel.errors import CitelineError, StoreError
 from indexer.kernel.models import Chunk
 from indexer.store.base import ChunkStore
 from service.retrieval.dense import DenseRetriever, Retrieval
+from service.retrieval.fusion import DEFAULT_FUSION, Fusion, fuse, names_identifier
 
 _WORD = re.compile(r"\w+")
+log = logging.getLogger(__name__)
 
 
 class Bm25Provider:
-    """The BM25 index matching the store's current manifest, shared by all request threads."""
+    """The BM25 index matching the store's current manifest, shared by all request threads.
+
+    When the manifest changes (another process re-indexed), the new index is loaded or rebuilt
+    on a background thread while requests keep using the previous one: a stale index can only
+    name chunks that are no longer live, and the retriever fetches its hits through the store,
+    which returns live chunks only. Only the very first index (none loaded yet) is built in the
+    caller's thread (`warm_up` does that at startup).
+    """
 
     def __init__(self, store: ChunkStore, directory: Path | None, refresh_s: float = 2.0) -> None:
         self._store = store
@@ -34,6 +44,22 @@ class Bm25Provider:
         self._index: BM25Index | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._building: str | None = None  # the version a background thread is building
+
+    def _make(self, version: str) -> BM25Index:
+        loaded = BM25Index.load(self._directory, version) if self._directory else None
+        return loaded or BM25Index.build(self._store.iter_chunks(), version)
+
+    def _build_in_background(self, version: str) -> None:
+        try:
+            index = self._make(version)
+        except Exception:  # the store is down: keep the old index, retry at the next check
+            log.warning("rebuilding the keyword index failed", exc_info=True)
+            index = None
+        with self._lock:
+            if index is not None:
+                self._index = index
+            self._building = None
 
     def get(self) -> BM25Index | None:
         now = time.monotonic()
@@ -46,10 +72,21 @@ class Bm25Provider:
                 self._index = None
                 return None
             version = manifest.updated_at
-            if self._index is None or self._index.version != version:
-                loaded = BM25Index.load(self._directory, version) if self._directory else None
-                self._index = loaded or BM25Index.build(self._store.iter_chunks(), version)
+            if self._index is None:
+                self._index = self._make(version)
+            elif self._index.version != version and self._building != version:
+                self._building = version
+                threading.Thread(
+                    target=self._build_in_background, args=(version,), daemon=True,
+                    name="bm25-rebuild",
+                ).start()  # fmt: skip
             return self._index
+
+    def wait_current(self, timeout_s: float = 30.0) -> None:
+        """Block until no background rebuild is running (tests, and `warm_up`)."""
+        deadline = time.monotonic() + timeout_s
+        while self._building is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def _shingles(text: str) -> set[str]:
@@ -77,16 +114,13 @@ def collapse_near_duplicates(
     return [(chunk, score) for chunk, score, _ in kept]
 
 
-# Tuning (docs/retrieval.md has the numbers they were measured with): each retriever's depth,
-# the reciprocal-rank-fusion constant, and each ranking's weight in the fusion.
+# Each retriever's depth (docs/retrieval.md has the numbers it was measured with); the fusion
+# itself is `service/retrieval/fusion.py`.
 CANDIDATES = 30
-RRF_K = 60
-BM25_WEIGHT = 1.0
-DENSE_WEIGHT = 1.0
 
 
 class HybridRetriever:
-    """Dense + BM25, fused with weighted reciprocal rank fusion."""
+    """Dense + BM25, fused by weighted RRF with score-aware BM25 shares (`fusion.py`)."""
 
     def __init__(
         self,
@@ -95,16 +129,13 @@ class HybridRetriever:
         bm25: Bm25Provider,
         *,
         candidates: int = CANDIDATES,
-        rrf_k: int = RRF_K,
-        bm25_weight: float = BM25_WEIGHT,
-        dense_weight: float = DENSE_WEIGHT,
+        fusion: Fusion = DEFAULT_FUSION,
     ) -> None:
         self._dense = DenseRetriever(embedder, store)
         self._store = store
         self._bm25 = bm25
         self._candidates = candidates
-        self._rrf_k = rrf_k
-        self._weights = (dense_weight, bm25_weight)
+        self._fusion = fusion
 
     def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
         depth = max(self._candidates, top_k)
@@ -121,12 +152,9 @@ class HybridRetriever:
         missing = [cid for cid, _ in keyword if cid not in chunks]
         if missing:
             chunks.update((c.id, c) for c in self._store.get(missing))
-        fused: dict[str, float] = {}
-        for weight, ranked in zip(
-            self._weights, ([c.id for c, _ in dense.hits], [cid for cid, _ in keyword]), strict=True
-        ):
-            for rank, cid in enumerate(ranked):
-                fused[cid] = fused.get(cid, 0.0) + weight / (self._rrf_k + rank + 1)
+        fused = fuse(
+            [(c.id, s) for c, s in dense.hits], keyword, self._fusion, names_identifier(question)
+        )
         order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
         candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
         hits = collapse_near_duplicates(candidates, limit=top_k)
