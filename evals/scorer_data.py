@@ -81,4 +81,3 @@ def build_rows(ds: SquadSet, settings: Settings, *, progress: bool = True) -> Sc
                         question=rows.question, retrieved_gold=rows.retrieved_gold,
                         sentences=np.array(texts))  # fmt: skip
     return rows
-
