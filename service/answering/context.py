@@ -4,7 +4,8 @@ Every sentence of the retrieved passages is scored by the extractive answerer's 
 The LLM reads the best sentences with their neighbours, grouped by passage and in document order,
 within a token budget (`CITELINE_EVIDENCE_BUDGET`, estimated as characters / 4), instead of whole
 passages. Each source whose best sentence scores at least `SOURCE_SHARE` of the best gets its best
-sentence in first, so comparison and list questions see every article they need.
+sentence in first, and so does each side of a comparison ("Huawei's and Haier's approaches":
+`service/answering/compare.py`), so comparison and list questions see every article they need.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def answer_limits(question: str) -> tuple[int, int]:
     return (3, 150) if wide else (2, 100)
 
 
-def _pick(sentences: list[Sentence], scores: npt.NDArray[np.float64], budget: int) -> set[int]:
+def _pick(
+    sentences: list[Sentence], scores: npt.NDArray[np.float64], leads: list[int], budget: int
+) -> set[int]:
     order = [int(i) for i in np.argsort(-scores, kind="stable")]
     best_by_source: dict[str, int] = {}
     for i in order:
@@ -58,7 +61,7 @@ def _pick(sentences: list[Sentence], scores: npt.NDArray[np.float64], budget: in
     where = {(s.passage.n, s.index): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     used = 0
-    for i in [*seeds, *order]:
+    for i in [*leads, *seeds, *order]:
         s = sentences[i]
         group = [where.get((s.passage.n, s.index + d)) for d in (0, -1, 1)]
         for j in (g for g in group if g is not None and g not in chosen):
@@ -73,12 +76,12 @@ def _pick(sentences: list[Sentence], scores: npt.NDArray[np.float64], budget: in
 def build_context(
     extractive: ExtractiveAnswerer, question: str, passages: Sequence[Passage], budget: int
 ) -> Context:
-    sentences, scores, quoted = extractive.scored(question, passages)
+    sentences, scores, quoted, leads = extractive.scored(question, passages)
     n_sentences, max_tokens = answer_limits(question)
     if not sentences:
         empty = Draft(text=NOT_FOUND_MESSAGE, answerable=False)
         return Context(passages, [], {}, 0.0, empty, n_sentences, max_tokens)
-    chosen = _pick(sentences, scores, budget)
+    chosen = _pick(sentences, scores, leads, budget)
     by_passage: dict[int, list[int]] = {}
     for i in sorted(chosen, key=lambda i: (sentences[i].passage.n, sentences[i].start)):
         by_passage.setdefault(sentences[i].passage.n, []).append(i)

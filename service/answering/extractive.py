@@ -75,12 +75,13 @@ class ExtractiveAnswerer:
 
     def scored(
         self, question: str, passages: Sequence[Passage]
-    ) -> tuple[list[Sentence], npt.NDArray[np.float64], list[int]]:
+    ) -> tuple[list[Sentence], npt.NDArray[np.float64], list[int], list[int]]:
         """Every candidate sentence, its score (for a comparison, the best over the question and
-        each side of it) and the indices the extractive answer would quote (empty: abstain)."""
+        each side of it), the indices the extractive answer would quote (empty: abstain) and, for
+        a comparison, each side's best sentence whatever its score."""
         sentences, vectors = self._vectors.candidates(passages)
         if not sentences:
-            return [], np.zeros(0), []
+            return [], np.zeros(0), [], []
         abbreviations = self._abbreviations()
         q = prepare_question(question, abbreviations)
         texts = [s.text for s in sentences]
@@ -88,18 +89,20 @@ class ExtractiveAnswerer:
         picked = choose(q, texts, scores, threshold=self.threshold,
                         extra_ratio=self.model.extra_ratio)  # fmt: skip
         combined = scores.copy()
+        leads: list[int] = []
         for side in sides(q):  # a comparison: each subject's own best sentence
             side_scores = self._scores(prepare_question(side, abbreviations), sentences, vectors)
             combined = np.maximum(combined, side_scores)
             best = int(np.argmax(side_scores))
+            leads.append(best)
             if side_scores[best] >= self.threshold and best not in picked:
                 picked.append(best)
         chosen = reading_order(sentences, with_list_items(sentences, picked))
-        return sentences, combined, chosen
+        return sentences, combined, chosen, leads
 
     def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
         """The sentences that answer `question`, in reading order (empty: abstain)."""
-        sentences, _, chosen = self.scored(question, passages)
+        sentences, _, chosen, _ = self.scored(question, passages)
         return [sentences[i] for i in chosen]
 
     def draft_of(self, chosen: Sequence[Sentence]) -> Draft:

@@ -81,8 +81,8 @@ def fits_kind(question: str, text: str) -> bool:
         return any(t.is_number for t in tokens)
     if info.kind == "when":
         return has_date(tokens) or any(t.is_number for t in tokens)
-    if info.kind == "who":
-        return any(t.raw[:1].isupper() for t in tokens[1:])
+    if info.kind == "who":  # a proper-cased word: "Wang", not "BYD" or "NEVs"
+        return any(t.raw[:1].isupper() and t.raw[1:].islower() for t in tokens[1:])
     return True
 
 

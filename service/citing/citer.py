@@ -199,7 +199,8 @@ class Citer:
             if numbers:
                 out.append(_with_markers(aligned.claim, list(dict.fromkeys(numbers))))
             elif self._mark_unsupported and aligned.claim:
-                out.append(f"{aligned.claim.rstrip()} {UNSUPPORTED_MARK}")
+                body = aligned.claim.rstrip().rstrip(".!?")
+                out.append(f"{body} {UNSUPPORTED_MARK}.")
         one = self._one_per_marker(found, by_n)
         if not one:
             return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
