@@ -75,9 +75,9 @@ def test_admission_runs_one_queues_some_and_refuses_the_rest() -> None:
     second.start()
     while gate.queued < 1:
         time.sleep(0.01)
-    with pytest.raises(LLMBusyError):  # one running, one waiting: the third is refused now
-        with gate.slot(5.0):
-            pass
+    # one running, one waiting: the third is refused now
+    with pytest.raises(LLMBusyError), gate.slot(5.0):
+        pass
     release.set()
     first.join(5)
     second.join(5)
@@ -98,9 +98,8 @@ def test_admission_wait_is_bounded() -> None:
     worker.start()
     started.wait(5)
     began = time.monotonic()
-    with pytest.raises(LLMTimeoutError):
-        with gate.slot(0.2):
-            pass
+    with pytest.raises(LLMTimeoutError), gate.slot(0.2):
+        pass
     assert time.monotonic() - began < 2
     release.set()
     worker.join(5)
@@ -142,6 +141,7 @@ def test_a_full_queue_is_a_503_with_retry_after(seed_pipeline: Pipeline) -> None
         assert resp.status_code == 503 and resp.headers["retry-after"]
         assert resp.json()["error"]["code"] == "llm_busy"
         assert "queue is full" in resp.json()["error"]["message"]
-        chat = httpx.post(f"{base}/v1/chat/completions", timeout=30, json={
-            "model": "citeline", "messages": [{"role": "user", "content": "R&D centers?"}]})  # fmt: skip
+        message = {"role": "user", "content": "R&D centers?"}
+        chat = httpx.post(f"{base}/v1/chat/completions", timeout=30,
+                          json={"model": "citeline", "messages": [message]})  # fmt: skip
         assert chat.status_code == 503 and chat.headers["retry-after"]
