@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         default=4, ge=0, description="local: requests that may wait for the model; more get 503"
     )
     local_timeout_s: float = Field(
-        default=60.0, gt=0, description="local: one answer's limit, queueing included (504)"
+        default=120.0, gt=0, description="local: limit on the queue wait and on the answer (504)"
     )
     local_cache_ram_mib: int = Field(
         default=256, ge=0, description="local: cap of llama.cpp's prompt cache in RAM"
