@@ -30,8 +30,8 @@ from service.citing.markers import MARKER, neutralize_markers, parse_markers
 from service.citing.verify import SourceVerifier
 
 TAG = re.compile(r"<[^<>]{0,2000}>")
-# A generated claim must share at least this share of its content words with the sentence it
-# cites: one shared word let an LLM obeying an injected passage cite it for anything.
+# An extractive draft names its own quotes; a marker without one must share at least this share of
+# its claim's content words with the sentence picked (generated answers are aligned instead).
 MIN_SUPPORT = 0.5
 
 
