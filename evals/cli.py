@@ -21,7 +21,7 @@ from evals.report_html import write_html
 from evals.report_junit import write_junit
 from evals.results import EvalReport, load_report
 from evals.runner import Judge, run_eval
-from evals.schema import load_gold
+from evals.schema import GoldSet, load_gold
 from evals.target import AskTarget, HttpTarget, build_pipeline_target
 from indexer.cli import print_error
 from indexer.kernel.errors import CitelineError
@@ -48,6 +48,27 @@ class EvalOptions:
     api_key: str | None = None
     squad: Path | None = None
     limit: int | None = None
+    answerer: str | None = None
+    style: str | None = None
+
+
+# `--answerer`: the settings each choice stands for (docs/answering.md, "Answerers").
+ANSWERERS: dict[str, dict[str, object]] = {
+    "extractive": {"answerer": "extractive"},
+    "local": {"answerer": "local", "local_mode": "evidence"},
+    "local-bare": {"answerer": "local", "local_mode": "bare"},
+    "openai": {"answerer": "openai", "llm_context": "passages"},
+    "openai-evidence": {"answerer": "openai", "llm_context": "evidence"},
+}
+
+
+def _subset(gold: GoldSet, style: str | None, limit: int | None) -> GoldSet:
+    """The questions of one style, then a fixed, evenly spaced sample of `limit` of them."""
+    questions = [q for q in gold.questions if style is None or q.style == style]
+    if limit is not None and limit < len(questions):
+        step = len(questions) / limit
+        questions = [questions[int(i * step)] for i in range(limit)]
+    return gold.model_copy(update={"questions": questions})
 
 
 def _judge(settings: Settings, console: Console) -> Judge | None:
@@ -145,11 +166,15 @@ def execute(
     """The whole command; `target` and `settings` are injectable so tests can drive it."""
     console = console or Console(stderr=False, quiet=False)
     settings = settings or get_settings()
+    if opts.answerer is not None:
+        if opts.answerer not in ANSWERERS:
+            raise CitelineError(f"--answerer must be one of {', '.join(ANSWERERS)}")
+        settings = settings.model_copy(update=ANSWERERS[opts.answerer])
     if opts.beir is not None:
         return _beir(opts, settings, console)
     if opts.squad is not None:
         return _squad(opts, settings, console)
-    gold = load_gold(opts.gold)
+    gold = _subset(load_gold(opts.gold), opts.style, opts.limit)
     corpus_dir = opts.corpus or settings.corpus_dir
     gold.check_sources(corpus_dir)
     thresholds = load_thresholds(opts.thresholds)
@@ -218,8 +243,12 @@ def eval_command(
         Path | None, typer.Option(help="SQuAD 2.0-style directory: answering and abstention")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="--squad: ask a fixed sample of this many")
+        int | None, typer.Option(min=1, help="ask a fixed, evenly spaced sample of this many")
     ] = None,
+    answerer: Annotated[
+        str | None, typer.Option(help=f"answer with: {', '.join(ANSWERERS)} (default: settings)")
+    ] = None,
+    style: Annotated[str | None, typer.Option(help="only the gold questions of this style")] = None,
 ) -> None:
     """Evaluate answers against the gold set (or retrieval against a BEIR dataset)."""
     configure_offline()
@@ -239,6 +268,8 @@ def eval_command(
         api_key,
         squad,
         limit,
+        answerer,
+        style,
     )
     try:
         code = execute(opts)

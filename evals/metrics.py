@@ -32,6 +32,27 @@ def key_fact_recall(key_facts: Sequence[Sequence[str]], text: str) -> float:
     return sum(found) / len(found) if found else 1.0
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_MARKER = re.compile(r"\[(\d{1,4})\]")
+
+
+def facts_cited(
+    key_facts: Sequence[Sequence[str]], answer: str, quotes_by_n: Mapping[int, str]
+) -> tuple[int, int]:
+    """(facts the answer states, those also held by a quote its sentence cites): whether each
+    stated fact's citation points at a sentence that really says it."""
+    sentences = _SENTENCE_END.split(answer)
+    stated = held = 0
+    for fact in key_facts:
+        homes = [s for s in sentences if any(phrase_in(p, s) for p in fact)]
+        if not homes:
+            continue
+        stated += 1
+        quotes = [quotes_by_n.get(int(n), "") for s in homes for n in _MARKER.findall(s)]
+        held += any(phrase_in(p, q) for p in fact for q in quotes)
+    return stated, held
+
+
 def first_relevant_rank(ranked: Sequence[str], relevant: Collection[str]) -> int | None:
     """1-based rank of the first item in `relevant`, or None if none is retrieved."""
     for i, item in enumerate(ranked, start=1):

@@ -42,8 +42,8 @@ def metrics_table(report: EvalReport) -> Table:
 
 
 BREAKDOWN_METRICS = (
-    "pass_rate", "hit_at_1", "key_fact_recall", "citation_precision", "quote_validity",
-    "false_abstention_rate", "abstention_accuracy",
+    "pass_rate", "hit_at_1", "key_fact_recall", "cited_fact_rate", "citation_precision",
+    "quote_validity", "false_abstention_rate", "abstention_accuracy", "latency_p50_ms",
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ METRIC_NAMES = (
     "citation_recall",
     "quote_validity",
     "key_fact_recall",
+    "cited_fact_rate",
     "abstention_accuracy",
     "false_abstention_rate",
     "latency_p50_ms",
@@ -58,6 +59,8 @@ class QuestionResult(BaseModel):
     quote_problems: list[str] = Field(default_factory=list)
     facts_found: list[bool] = Field(default_factory=list)
     key_fact_recall: float | None = None
+    facts_stated: int = Field(default=0, description="key facts the answer states")
+    facts_cited: int = Field(default=0, description="...whose sentence cites a quote holding it")
     latency_ms: float = 0.0
     judge_faithfulness: float | None = None
     judge_correctness: float | None = None

@@ -59,6 +59,8 @@ def score_question(
         # Key facts are looked for in the answer text only: that is what the user reads.
         res.facts_found = m.facts_found(q.key_facts, obs.answer)
         res.key_fact_recall = m.key_fact_recall(q.key_facts, obs.answer)
+        quotes_by_n = {c.n: c.quote for c in obs.citations}
+        res.facts_stated, res.facts_cited = m.facts_cited(q.key_facts, obs.answer, quotes_by_n)
         if res.abstained:
             res.reasons.append("abstained on an answerable question")
         if not gold & set(cited):
@@ -92,6 +94,11 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | None]:
         "citation_recall": m.mean(r.citation_recall for r in ans),
         "quote_validity": sum(r.quotes_valid for r in ok) / quotes if quotes else None,
         "key_fact_recall": m.mean(r.key_fact_recall for r in ans),
+        "cited_fact_rate": (
+            sum(r.facts_cited for r in ans) / stated
+            if (stated := sum(r.facts_stated for r in ans))
+            else None
+        ),
         "abstention_accuracy": (
             sum(r.abstained and not r.quotes_total for r in una) / len(una) if una else None
         ),

@@ -67,7 +67,10 @@ class Pipeline:
         self.fallback = fallback
         self.retriever = retriever or DenseRetriever(embedder, store)
         self._citer = Citer(
-            settings.corpus_dir, extracted_dir(settings.data_dir, settings.collection)
+            settings.corpus_dir,
+            extracted_dir(settings.data_dir, settings.collection),
+            embed=embedder.embed_documents,
+            unsupported=settings.unsupported_claims,
         )
 
     def warm_up(self) -> None:
@@ -76,11 +79,18 @@ class Pipeline:
         self.embedder.warm_up()
         if self.store.manifest() is not None:
             self.retriever.retrieve("warm up", 1, None)
+        for answerer in (self.answerer, self.fallback):  # the local model loads here
+            warm = getattr(answerer, "warm_up", None)
+            if callable(warm):
+                warm()
 
     def check_ready(self) -> None:
         """Raise `IndexNotReadyError` unless the index exists and holds chunks."""
         if self.store.manifest() is None or self.store.count() == 0:
             raise IndexNotReadyError("the index is empty: run `citeline index` first")
+        check = getattr(self.answerer, "check_ready", None)  # the local model: loaded yet?
+        if callable(check):
+            check()
 
     def _validate(
         self, question: str, top_k: int | None, sources: Sequence[str] | None

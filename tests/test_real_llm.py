@@ -1,180 +1,155 @@
-"""The `openai` backend against a REAL OpenAI-compatible server: llama.cpp's, serving Gemma 3 270M.
+"""The real model: Qwen2.5-Coder-1.5B-Instruct through xllamacpp (`make test-llm` only).
 
-Run by `make test-llm` only (marker `llm`; `make test` deselects it). That model is a poor answerer:
-these tests prove the wire — plain and streamed chat, citation parsing and verification, the eval
-runner and its gate reporting weak scores honestly — not answer quality.
+Run by `make test-llm` (marker `llm`; `make test` deselects it), after `make setup-llm` installed
+the runtime and assembled the verified weights. Three things are proved with the real model:
+
+- the wire: the model's own OpenAI-compatible port on 127.0.0.1 answers the official `openai`
+  client, plain and streamed, and the `openai` answerer's answers through it are verified or
+  honestly refused (this replaced a llama.cpp build that compiled for ~12 minutes);
+- quality floors on a fixed subset of the gold questions with the default local answerer (the
+  joined reader): key facts, the cited sentence holding the fact, abstention, verbatim quotes;
+- the README's promise: the question it shows is answered with a correct citation, and "What is
+  the capital of Australia?" is refused, streamed as well as plain.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 import yaml
 
+from evals import metrics as m
 from indexer.embedding.factory import build_embedder
 from indexer.kernel.settings import Settings
 from indexer.sync import sync_corpus
-from tests.conftest import REPO_ROOT, SEEDS_DIR, free_port
+from tests.conftest import REPO_ROOT, SEEDS_DIR
 
-pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(1200)]
 
-LLM_PYTHON = os.environ.get("LLM_TEST_PYTHON")
-GGUF = os.environ.get("LLM_TEST_GGUF")
-
-
-@pytest.fixture(scope="module")
-def llm_url() -> Iterator[str]:
-    if not (LLM_PYTHON and GGUF and Path(GGUF).is_file()):
-        pytest.skip("run through `make test-llm`, which builds llama.cpp and the Gemma GGUF")
-    port = free_port()
-    # gemma chat format: the GGUF has no template; logits_all off saves 3.4 GB and half the time.
-    cmd = [
-        LLM_PYTHON,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        GGUF,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--chat_format",
-        "gemma",
-        "--logits_all",
-        "false",
-        "--n_ctx",
-        "4096",
-        "--model_alias",
-        "gemma3-270m",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "llama.cpp server exited"
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+MODEL = Settings().resolved_local_model_path
+# A fixed subset: both styles, fact/why/list/comparison, off-topic and near-miss unanswerables.
+SUBSET = [
+    "huawei-rd-centers", "huawei-apec-speaker", "huawei-partners-grow", "p-huawei-humble-origins",
+    "p-byd-target-regions", "p-harvard-case-count", "na-australia-capital", "na-byd-founder",
+    "na-p-everest-height",
+]  # fmt: skip
+FLOORS = {"key_fact_recall": 0.6, "cited_fact_rate": 0.9, "abstention_accuracy": 0.66}
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not MODEL.is_file():
+        pytest.skip("run through `make test-llm`, which installs xllamacpp and the model")
+    pytest.importorskip("xllamacpp")
     data = tmp_path_factory.mktemp("llm-data")
     settings = Settings(data_dir=data, corpus_dir=SEEDS_DIR)
     sync_corpus(settings, SEEDS_DIR, embedder=build_embedder(settings), progress=False)
     return data
 
 
-def _settings(llm_url: str, data: Path) -> Settings:
-    return Settings(
-        data_dir=data,
-        corpus_dir=SEEDS_DIR,
-        answerer="openai",
-        llm_base_url=llm_url,
-        llm_model="gemma3-270m",
-        llm_max_tokens=120,
-        llm_timeout_s=120,
-    )
+def _settings(data: Path, **extra: Any) -> Settings:
+    return Settings(data_dir=data, corpus_dir=SEEDS_DIR, local_model_path=MODEL,
+                    answerer="local", **extra)  # fmt: skip
 
 
-def test_official_client_plain_and_streamed(llm_url: str) -> None:
-    from openai import OpenAI
-
-    client = OpenAI(base_url=llm_url, api_key="none")
-    msg = [{"role": "user", "content": "Say hello."}]
-    plain = client.chat.completions.create(model="gemma3-270m", messages=msg, max_tokens=16)
-    assert plain.choices[0].message.content
-    chunks = list(
-        client.chat.completions.create(
-            model="gemma3-270m", messages=msg, max_tokens=16, stream=True
-        )
-    )
-    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 2
-
-
-def test_pipeline_answers_are_verified_or_honestly_refused(llm_url: str, indexed: Path) -> None:
+@pytest.fixture(scope="module")
+def pipeline(indexed: Path) -> Any:
     from service.pipeline import build_pipeline
 
-    pipeline = build_pipeline(_settings(llm_url, indexed))
-    answer = pipeline.ask("How many R&D centers does Huawei have?")
+    built = build_pipeline(_settings(indexed))
+    built.warm_up()  # loads the model (sha256 checked first); readiness then passes
+    built.check_ready()
+    return built
+
+
+@pytest.fixture(scope="module")
+def server(pipeline: Any) -> Iterator[tuple[str, str]]:
+    """The loaded model's own OpenAI-compatible port (127.0.0.1) and its per-process key."""
+    from service.answering.local_llm import local_model
+
+    model = local_model(pipeline.settings)
+    assert model.loaded and model.base_url.startswith("http://127.0.0.1:")
+    yield model.base_url, model.key
+
+
+def test_official_client_plain_and_streamed(server: tuple[str, str]) -> None:
+    from openai import AuthenticationError, OpenAI
+
+    base, key = server
+    client = OpenAI(base_url=base, api_key=key)
+    msg = [{"role": "user", "content": "Say hello in three words."}]
+    plain = client.chat.completions.create(model="local", messages=msg, max_tokens=12)  # type: ignore[arg-type]
+    assert plain.choices[0].message.content
+    chunks = list(client.chat.completions.create(model="local", messages=msg, max_tokens=12,  # type: ignore[arg-type]
+                                                 stream=True))  # fmt: skip
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 2
+    stranger = OpenAI(base_url=base, api_key="wrong", max_retries=0)
+    with pytest.raises(AuthenticationError):  # the port answers this process only
+        stranger.chat.completions.create(model="local", messages=msg, max_tokens=4)  # type: ignore[arg-type]
+
+
+def test_openai_answerer_through_a_real_server_is_verified(
+    server: tuple[str, str], indexed: Path
+) -> None:
+    from service.pipeline import build_pipeline
+
+    base, key = server
+    settings = Settings(data_dir=indexed, corpus_dir=SEEDS_DIR, answerer="openai",
+                        llm_base_url=base, llm_api_key=key, llm_model="local",
+                        llm_max_tokens=100, llm_timeout_s=120)  # fmt: skip
+    answer = build_pipeline(settings).ask("How many R&D centers does Huawei have?")
     assert answer.answerer.startswith("openai")
-    assert answer.passages, "retrieval ran"
-    numbers = {p.n for p in answer.passages}
     for cit in answer.citations:  # whatever the model wrote, only verified citations survive
-        assert cit.n in numbers
         text = (SEEDS_DIR / cit.source).read_text(encoding="utf-8")
         assert text[cit.char_start : cit.char_end] == cit.quote
-    if not answer.answerable:
-        assert answer.citations == []
-    print("\nGemma answer:", json.dumps(answer.answer)[:300], "| citations:", len(answer.citations))
+    assert answer.answerable == bool(answer.citations)
 
 
-def test_pipeline_streams_tokens_from_the_real_server(llm_url: str, indexed: Path) -> None:
-    from service.pipeline import build_pipeline
+def test_the_readme_question_is_answered_and_cited(pipeline: Any) -> None:
+    answer = pipeline.ask("How many R&D centers does Huawei have?")
+    assert answer.answerable and "16" in answer.answer, answer.answer
+    assert any("16 R&D centers" in c.quote for c in answer.citations)
+    refused = pipeline.ask("What is the capital of Australia?")
+    assert not refused.answerable and refused.citations == []
 
-    pipeline = build_pipeline(_settings(llm_url, indexed))
-    kinds = [
-        type(e).__name__ for e in pipeline.stream_ask("What is Haier's one person, one unit model?")
-    ]
+
+def test_streaming_ends_with_the_verified_answer(pipeline: Any) -> None:
+    events = list(pipeline.stream_ask("How many R&D centers does Huawei have?"))
+    kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "PassagesEvent" and kinds[-1] == "DoneEvent"
-    assert kinds.count("TokenEvent") >= 2 and "FinalEvent" in kinds
+    assert "TokenEvent" in kinds
+    final = next(e for e in events if type(e).__name__ == "FinalEvent")
+    assert final.answerable and any("16 R&D centers" in c.quote for c in final.citations)
 
 
-def test_eval_runner_reports_weak_scores_honestly(
-    llm_url: str, indexed: Path, tmp_path: Path
-) -> None:
+def test_quality_floors_on_a_fixed_subset(pipeline: Any) -> None:
     gold = yaml.safe_load((REPO_ROOT / "evals" / "gold.yaml").read_text(encoding="utf-8"))
-    answerable = [q for q in gold["questions"] if q.get("answerable", True)][:4]
-    unanswerable = [q for q in gold["questions"] if not q.get("answerable", True)][:2]
-    subset = tmp_path / "gold.yaml"
-    subset.write_text(yaml.safe_dump({**gold, "questions": answerable + unanswerable}), "utf-8")
-    out = tmp_path / "eval"
-    env = {
-        **os.environ,
-        "CITELINE_DATA_DIR": str(indexed),
-        "CITELINE_LLM_BASE_URL": llm_url,
-        "CITELINE_LLM_MODEL": "gemma3-270m",
-        "CITELINE_LLM_MAX_TOKENS": "120",
-        "CITELINE_LLM_TIMEOUT_S": "120",
-        "CITELINE_CORPUS_DIR": str(SEEDS_DIR),
+    questions = {q["id"]: q for q in gold["questions"]}
+    facts, stated, held, refusals, unanswerable = [], 0, 0, 0, 0
+    for qid in SUBSET:
+        q = questions[qid]
+        answer = pipeline.ask(q["question"])
+        print(f"\n{qid}: {json.dumps(answer.answer)[:200]}")
+        for cit in answer.citations:
+            text = (SEEDS_DIR / cit.source).read_text(encoding="utf-8")
+            assert text[cit.char_start : cit.char_end] == cit.quote  # quote validity 1.0
+        if not q.get("answerable", True):
+            unanswerable += 1
+            refusals += not answer.answerable and not answer.citations
+            continue
+        facts.append(m.key_fact_recall(q["key_facts"], answer.answer))
+        s, h = m.facts_cited(q["key_facts"], answer.answer,
+                             {c.n: c.quote for c in answer.citations})  # fmt: skip
+        stated, held = stated + s, held + h
+    scores = {
+        "key_fact_recall": sum(facts) / len(facts),
+        "cited_fact_rate": held / stated if stated else 0.0,
+        "abstention_accuracy": refusals / unanswerable,
     }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evals",
-            "--gold",
-            str(subset),
-            "--out",
-            str(out),
-            "--gate",
-            "--baseline",
-            str(tmp_path / "none.json"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=800,
-        cwd=REPO_ROOT,
-    )
-    print(proc.stdout[-4000:])
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]  # 1 = gate failed: an honest verdict
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["answerer"].startswith("openai")
-    assert len(report["questions"]) == 6
-    assert report["metrics"]["quote_validity"] in (None, 1.0)  # cited quotes are always verified
+    print("\nsubset:", scores)
+    for name, floor in FLOORS.items():
+        assert scores[name] >= floor, (name, scores)

@@ -112,6 +112,13 @@ class LLMTimeoutError(LLMError):
     code = "llm_timeout"
 
 
+class LLMBusyError(LLMError):
+    """The local model's queue is full (or it is still loading): 503 with `Retry-After`."""
+
+    status = 503
+    code = "llm_busy"
+
+
 # ---- access control ----
 
 

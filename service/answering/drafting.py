@@ -50,4 +50,9 @@ def draft_stream(
             yield delta
 
     yield from filter_markers(collected(), numbers)
-    yield draft_from_text("".join(raw))
+    finish = getattr(answerer, "finish", None)  # a reader that decides from more than the text
+    yield (
+        finish(question, passages, "".join(raw))
+        if callable(finish)
+        else draft_from_text("".join(raw))
+    )

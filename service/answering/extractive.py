@@ -75,31 +75,48 @@ class ExtractiveAnswerer:
             featurize(q, sentences, vectors, self._embedder.embed_query(q.text))
         )
 
-    def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
-        """The sentences that answer `question`, in reading order (empty: abstain)."""
+    def scored(
+        self, question: str, passages: Sequence[Passage]
+    ) -> tuple[list[Sentence], npt.NDArray[np.float64], list[int], list[int]]:
+        """Every candidate sentence, its score (for a comparison, the best over the question and
+        each side of it), the indices the extractive answer would quote (empty: abstain) and, for
+        a comparison, each side's best sentence whatever its score."""
         sentences, vectors = self._vectors.candidates(passages)
         if not sentences:
-            return []
+            return [], np.zeros(0), [], []
         abbreviations = self._abbreviations()
         q = prepare_question(question, abbreviations)
         texts = [s.text for s in sentences]
-        picked = choose(q, texts, self._scores(q, sentences, vectors), threshold=self.threshold,
+        scores = self._scores(q, sentences, vectors)
+        picked = choose(q, texts, scores, threshold=self.threshold,
                         extra_ratio=self.model.extra_ratio)  # fmt: skip
+        combined = scores.copy()
+        leads: list[int] = []
         for side in sides(q):  # a comparison: each subject's own best sentence
             side_scores = self._scores(prepare_question(side, abbreviations), sentences, vectors)
+            combined = np.maximum(combined, side_scores)
             best = int(np.argmax(side_scores))
+            leads.append(best)
             if side_scores[best] >= self.threshold and best not in picked:
                 picked.append(best)
         picked = list_items(q, sentences, with_neighbours(q, sentences, picked))
-        return [sentences[i] for i in reading_order(sentences, picked)]
+        chosen = reading_order(sentences, picked)
+        return sentences, combined, chosen, leads
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
-        chosen = self.evidence(question, passages)
+    def evidence(self, question: str, passages: Sequence[Passage]) -> list[Sentence]:
+        """The sentences that answer `question`, in reading order (empty: abstain)."""
+        sentences, _, chosen, _ = self.scored(question, passages)
+        return [sentences[i] for i in chosen]
+
+    def draft_of(self, chosen: Sequence[Sentence]) -> Draft:
         if not chosen:
             return Draft(text=NOT_FOUND_MESSAGE, answerable=False)
         parts = [f"{_shown(s)} [{s.passage.n}]" for s in chosen]
         quotes = [DraftQuote(n=s.passage.n, start=s.start, end=s.end) for s in chosen]
         return Draft(text=" ".join(parts), answerable=True, quotes=quotes)
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
+        return self.draft_of(self.evidence(question, passages))
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield from word_deltas(self.answer(question, passages).text)

@@ -47,28 +47,29 @@ class OpenAIAnswerer:
                 self._openai = openai_client(self._settings, max_retries=LLM_MAX_RETRIES)
             return self._openai
 
-    def _messages(
-        self, question: str, passages: Sequence[Passage]
-    ) -> list[ChatCompletionMessageParam]:
-        return cast("list[ChatCompletionMessageParam]", build_messages(question, passages))
+    def messages(self, question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+        return build_messages(question, passages)
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
+    def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> str:
+        """The whole reply to `messages` (non-empty), or a Citeline error."""
         s = self._settings
         try:
             response = self._client().chat.completions.create(
                 model=s.llm_model,
-                messages=self._messages(question, passages),
+                messages=cast("list[ChatCompletionMessageParam]", messages),
                 temperature=LLM_TEMPERATURE,
-                max_tokens=s.llm_max_tokens,
+                max_tokens=min(max_tokens or s.llm_max_tokens, s.llm_max_tokens),
             )
             text = response.choices[0].message.content
         except Exception as exc:  # the client raises many types; all mean "no usable answer"
             raise map_llm_error(exc) from exc
         if not isinstance(text, str) or not text.strip():
             raise LLMError("the LLM server returned an empty answer")
-        return draft_from_text(text)
+        return text
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream_messages(
+        self, messages: list[dict[str, str]], max_tokens: int | None = None
+    ) -> Iterator[str]:
         """Streams inside `with`: closing this generator (a client went away) closes the HTTP
         response, so the server stops generating."""
         s = self._settings
@@ -76,10 +77,10 @@ class OpenAIAnswerer:
         try:
             response = self._client().chat.completions.create(
                 model=s.llm_model,
-                messages=self._messages(question, passages),
+                messages=cast("list[ChatCompletionMessageParam]", messages),
                 stream=True,
                 temperature=LLM_TEMPERATURE,
-                max_tokens=s.llm_max_tokens,
+                max_tokens=min(max_tokens or s.llm_max_tokens, s.llm_max_tokens),
             )
             with response:
                 for chunk in response:
@@ -93,3 +94,9 @@ class OpenAIAnswerer:
             raise map_llm_error(exc) from exc
         if not produced:
             raise LLMError("the LLM server returned an empty answer")
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
+        return draft_from_text(self.complete(self.messages(question, passages)))
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield from self.stream_messages(self.messages(question, passages))

@@ -8,8 +8,11 @@ when no sentence of that passage shares a content word with the claim, or when t
 verification (against the chunk, and against the source file when it is still the indexed one).
 No verified citation at all means the answer is `answerable: false`.
 
-Generated (LLM) answers are held to more: markup is stripped, a claim must share at least half its
-content words with the sentence it cites, and a sentence left with no verified marker is dropped.
+Generated (LLM) answers are cited by our code, not by the model: markup is stripped, the answer is
+split into claims, and each claim is aligned with the passage sentence(s) that support it
+(`service/citing/align.py`); the model's `[n]` is only a tie-breaking hint. A claim nothing
+supports is dropped (or, with `unsupported="mark"`, kept and marked); none supported means
+`answerable: false`.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from pathlib import Path
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Citation, Draft, Passage
 from indexer.text.lexical import content_terms
 from indexer.text.sentences import Span, split_sentences
+from service.citing.align import UNSUPPORTED_MARK, EmbedTexts, align_claims, claims_of
 from service.citing.markers import MARKER, neutralize_markers, parse_markers
-from service.citing.support import supported_sentence
 from service.citing.verify import SourceVerifier
 
 TAG = re.compile(r"<[^<>]{0,2000}>")
-# A generated claim must share at least this share of its content words with the sentence it
-# cites: one shared word let an LLM obeying an injected passage cite it for anything.
+# An extractive draft names its own quotes; a marker without one must share at least this share of
+# its claim's content words with the sentence picked (generated answers are aligned instead).
 MIN_SUPPORT = 0.5
 
 
@@ -58,29 +61,24 @@ def _numbers(text: str) -> set[int]:
     return {n for m in parse_markers(text) for n in m.numbers}
 
 
-def _cited_sentences_only(answer: str, quotes_by_n: dict[int, str]) -> str:
-    """Drop every sentence that carries no verified marker, or that its quotes do not support as
-    a whole (service/citing/support.py): an uncited claim, an injected instruction or link the
-    LLM obeyed, never reaches the user."""
-    sentences: list[str] = []
-    for span in split_sentences(answer):
-        sentence = span.of(answer).strip()
-        if sentences and not MARKER.sub("", sentence).strip(" .,;:"):
-            # "claim. [1]": the marker belongs to the claim; "claim [1]. [1]": once is enough.
-            have = _numbers(sentences[-1])
-            new = [n for m in parse_markers(sentence) for n in m.numbers if n not in have]
-            extra = "".join(f"[{n}]" for n in dict.fromkeys(new))
-            if extra:
-                sentences[-1] += " " + extra
-        else:
-            sentences.append(sentence)
-    kept = [s for s in sentences if MARKER.search(s) and MARKER.sub("", s).strip(" .,;:")]
-    return " ".join(filter(None, (supported_sentence(s, quotes_by_n) for s in kept)))
+def _with_markers(claim: str, numbers: list[int]) -> str:
+    end = claim[-1] if claim[-1:] in ".!?" else "."
+    body = claim.rstrip(".!?").rstrip()
+    return f"{body} {''.join(f'[{n}]' for n in numbers)}{end}"
 
 
 class Citer:
-    def __init__(self, corpus_dir: Path | None = None, extracted_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        corpus_dir: Path | None = None,
+        extracted_dir: Path | None = None,
+        *,
+        embed: EmbedTexts | None = None,
+        unsupported: str = "drop",
+    ) -> None:
         self._verifier = SourceVerifier(corpus_dir, extracted_dir)
+        self._embed = embed
+        self._mark_unsupported = unsupported == "mark"
 
     def _pick(self, claim: str, passage: Passage, draft: Draft) -> Span | None:
         """The span of `passage` that best supports `claim`: exact match first, then overlap."""
@@ -154,6 +152,8 @@ class Citer:
         if generated:  # answers are plain text: markup can only come from an injected passage
             text = TAG.sub("", text)
         text = re.sub(r"[ \t]{2,}", " ", text.replace(REFUSAL_TOKEN, "")).strip()
+        if generated:
+            return self._cite_generated(text, passages)
         by_n = {p.n: p for p in passages}
         sentences = split_sentences(text)
         citations: dict[tuple[int, int, int], Citation] = {}
@@ -180,10 +180,28 @@ class Citer:
         out.append(text[cursor:])
         answer = "".join(out).strip()
         one = self._one_per_marker(list(citations.values()), by_n)
-        if generated:
-            answer = _cited_sentences_only(answer, {n: c.quote for n, c in one.items()})
-            cited = _numbers(answer)
-            one = {n: c for n, c in one.items() if n in cited}
         if not one or not MARKER.sub("", answer).strip():
             return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
         return CitedAnswer(answer, True, list(one.values()))
+
+    def _cite_generated(self, text: str, passages: Sequence[Passage]) -> CitedAnswer:
+        """Align every claim with its supporting sentence(s); cite those, whatever `[n]` said."""
+        by_n = {p.n: p for p in passages}
+        found: list[Citation] = []
+        out: list[str] = []
+        for aligned in align_claims(claims_of(text), passages, self._embed):
+            numbers: list[int] = []
+            for n, span in aligned.cites:
+                citation = self._citation(by_n[n], span)
+                if citation is not None:
+                    found.append(citation)
+                    numbers.append(n)
+            if numbers:
+                out.append(_with_markers(aligned.claim, list(dict.fromkeys(numbers))))
+            elif self._mark_unsupported and aligned.claim:
+                body = aligned.claim.rstrip().rstrip(".!?")
+                out.append(f"{body} {UNSUPPORTED_MARK}.")
+        one = self._one_per_marker(found, by_n)
+        if not one:
+            return CitedAnswer(NOT_FOUND_MESSAGE, False, [])
+        return CitedAnswer(" ".join(out), True, list(one.values()))

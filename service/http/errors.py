@@ -69,7 +69,7 @@ def error_response(
 def public_message(exc: CitelineError) -> str:
     """What a client is told. A dependency outage (503 other than "no index yet") says nothing
     of URLs, paths or errno: those go to the log."""
-    if exc.status == 503 and exc.code != "index_not_ready":
+    if exc.status == 503 and exc.code not in ("index_not_ready", "llm_busy"):
         log.warning("%s: %s", exc.code, exc.message)
         return "a backing service is temporarily unavailable; retry shortly (details in the log)"
     return exc.message

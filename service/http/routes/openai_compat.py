@@ -26,7 +26,7 @@ from indexer.kernel.settings import Settings
 from service.answering.condense import Condenser, Turn, build_condenser
 from service.events import ErrorEvent, FinalEvent, StreamEvent, TokenEvent
 from service.http.deps import SettingsDep, get_pipeline
-from service.http.errors import public_message
+from service.http.errors import RETRY_AFTER_S, public_message
 from service.http.routes.stream import (
     HEARTBEAT,
     PING,
@@ -64,9 +64,11 @@ class ChatRequest(BaseModel):
 
 
 def openai_error(status: int, message: str, type_: str, code: str) -> JSONResponse:
+    retry = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None  # as every route
     return JSONResponse(
         {"error": {"message": message, "type": type_, "param": None, "code": code}},
         status_code=status,
+        headers=retry,
     )
 
 
