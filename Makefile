@@ -81,8 +81,8 @@ bench-quick: setup
 	BENCH_QUICK=1 $(PY) -m benchmarks.run
 
 # Answer quality on public data: SQuAD 2.0 (public half) end to end with the cross-validated curve,
-# and the seeds gold per style and type. SCIFACT=1 adds SciFact-train retrieval (about an hour of
-# embedding on 2 cores). JSON + HTML reports land in artifacts/bench-quality/.
+# and the seeds gold per style and type. SCIFACT=1 adds SciFact-train retrieval (its 5,183 abstracts,
+# every chunk and sentence embedded: tens of minutes on 2 cores). JSON + HTML reports land in artifacts/bench-quality/.
 SHARED_DATA ?= ../shared/data
 QUALITY_OUT := artifacts/bench-quality
 bench-quality: setup

@@ -1,9 +1,9 @@
 """Fusion comparison: each way of fusing the dense and BM25 rankings, on the SciFact train split
 (nDCG@10, recall@10) and the SQuAD 2.0 public half (hit@5 of the question's paragraph).
 
-`python -m benchmarks.fusion SCIFACT_DATA_DIR [SQUAD_DATA_DIR]`: SCIFACT_DATA_DIR is what
-`python -m benchmarks.scifact` left (its index is reused); the SQuAD paragraphs are indexed into
-SQUAD_DATA_DIR (default: a folder beside it). Each question's candidates (dense top 30 with
+`python -m benchmarks.fusion SCIFACT_DATA_DIR SQUAD_DATA_DIR`: SCIFACT_DATA_DIR is what
+`python -m benchmarks.scifact` left (its index is reused), or `-` for SQuAD only; the SQuAD
+paragraphs are indexed into SQUAD_DATA_DIR. Each question's candidates (dense top 30 with
 cosines, BM25 top 30 with scores, as `HybridRetriever` fetches them) are collected once, then
 every fusion ranks the same candidates: the comparison is of the fusion alone. Near-duplicate
 collapsing (which the pipeline does after fusing) is left out here; it moves no metric on these
@@ -89,12 +89,17 @@ def ranked_docs(
     return m.dedupe([names[source[cid]] for cid in order])
 
 
-def main(scifact_dir: Path, squad_dir: Path) -> None:
+def main(scifact_dir: Path | None, squad_dir: Path) -> None:
+    """`scifact_dir` None: SQuAD only (the SciFact index takes tens of minutes to build)."""
     beir = load_beir(SCIFACT)
-    names = json.loads((scifact_dir / "names.json").read_text(encoding="utf-8"))
-    sf_settings = Settings(data_dir=scifact_dir / "index", collection="scifact")
-    qids = list(beir.qrels)
-    sf_cands, sf_source = candidates(sf_settings, [beir.queries[q] for q in qids])
+    qids = list(beir.qrels) if scifact_dir is not None else []
+    sf_cands: Candidates = []
+    sf_source: dict[str, str] = {}
+    names: dict[str, str] = {}
+    if scifact_dir is not None:
+        names = json.loads((scifact_dir / "names.json").read_text(encoding="utf-8"))
+        sf_settings = Settings(data_dir=scifact_dir / "index", collection="scifact")
+        sf_cands, sf_source = candidates(sf_settings, [beir.queries[q] for q in qids])
     squad = load_squad(SQUAD)
     sq_settings = squad_settings(squad, Settings(data_dir=squad_dir), squad_dir / "corpus")
     sq_names = index_squad(squad, sq_settings)
@@ -116,12 +121,12 @@ def main(scifact_dir: Path, squad_dir: Path) -> None:
             for q, (d, k) in zip(asked, sq_cands, strict=True)
         ]
         label = fusion if isinstance(fusion, str) else fusion.label
-        rows.append({
-            "fusion": label + (" (default)" if fusion == DEFAULT_FUSION else ""),
-            "scifact_ndcg@10": round(sum(ndcg) / len(ndcg), 4),
-            "scifact_recall@10": round(sum(recall) / len(recall), 4),
-            "squad_hit@5": round(sum(hits) / len(hits), 4),
-        })  # fmt: skip
+        row: dict[str, Any] = {"fusion": label + (" (default)" if fusion == DEFAULT_FUSION else "")}
+        if ndcg:
+            row["scifact_ndcg@10"] = round(sum(ndcg) / len(ndcg), 4)
+            row["scifact_recall@10"] = round(sum(recall) / len(recall), 4)
+        row["squad_hit@5"] = round(sum(hits) / len(hits), 4)
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
     meta = {"scifact_queries": len(qids), "squad_questions": len(asked), "depth": DEPTH}
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -129,5 +134,6 @@ def main(scifact_dir: Path, squad_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    sci = Path(sys.argv[1])
-    main(sci, Path(sys.argv[2]) if len(sys.argv) > 2 else sci.parent / "squad-fusion")
+    # argv: SCIFACT_DATA_DIR (or "-" for SQuAD only) SQUAD_DATA_DIR
+    sci = None if sys.argv[1] == "-" else Path(sys.argv[1])
+    main(sci, Path(sys.argv[2]))

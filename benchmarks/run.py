@@ -57,7 +57,13 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[dict[str, Any]]:
+def bench_queries(
+    work: Path,
+    name: str,
+    corpus: Path,
+    requests: int,
+    endpoints: tuple[str, ...] = ("/v1/search", "/v1/ask"),
+) -> list[dict[str, Any]]:
     data = work / f"q-{name}"
     settings = Settings(data_dir=data, corpus_dir=corpus)
     report = sync_corpus(settings, corpus, embedder=build_embedder(settings), progress=False)
@@ -72,14 +78,10 @@ def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[di
         # "unique": every request a new question, so the query-vector cache never hits.
         unique: list[dict[str, object]] = [
             {"question": f"{QUESTIONS[i % len(QUESTIONS)]} (variant {i})"}
-            for i in range(requests * 4)
+            for i in range(requests * 2 * len(endpoints))
         ]
-        plan = [
-            ("/v1/search", bodies, ""),
-            ("/v1/search", unique, " unique"),
-            ("/v1/ask", bodies, ""),
-            ("/v1/ask", unique, " unique"),
-        ]
+        plan = [(path, qs, label) for path in endpoints
+                for qs, label in ((bodies, ""), (unique, " unique"))]  # fmt: skip
         for path, questions, label in plan:
             for clients in (1, 16):
                 result = load(server.base, path, questions, clients, requests)
@@ -93,6 +95,7 @@ def bench_queries(work: Path, name: str, corpus: Path, requests: int) -> list[di
                         "endpoint": path + label,
                         "rss_rest_mb": round(rest, 1),
                         "rss_after_mb": round(rss_mb(pid), 1),
+                        "load_1m": round(os.getloadavg()[0], 1),
                     }
                 )
     return rows

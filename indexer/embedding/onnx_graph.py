@@ -156,6 +156,22 @@ def build_minilm_graph(
     return data
 
 
+def build_in_child(path: Path, timeout_s: float = 600.0) -> tuple[bytes, str]:
+    """`build_from_dir` in a child process: the caller never imports `onnx` (~19 MB) nor holds
+    the build's temporary copies of the weights, so a long-running service stays smaller."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "indexer.embedding.onnx_graph", str(path)],
+        capture_output=True, timeout=timeout_s, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0 or not proc.stdout:
+        tail = proc.stderr.decode("utf-8", "replace")[-800:]
+        raise RuntimeError(f"building the ONNX graph failed ({proc.returncode}): {tail}")
+    return proc.stdout, hashlib.sha256(proc.stdout).hexdigest()
+
+
 def build_from_dir(path: Path) -> tuple[bytes, str]:
     """(serialized graph, its sha256) for the model directory of the MiniLM wheel."""
     from safetensors.numpy import load_file
@@ -163,3 +179,9 @@ def build_from_dir(path: Path) -> tuple[bytes, str]:
     config = json.loads((path / "config.json").read_text())
     data = build_minilm_graph(load_file(str(path / "model.safetensors")), config)
     return data, hashlib.sha256(data).hexdigest()
+
+
+if __name__ == "__main__":  # `build_in_child`: the graph's bytes on stdout
+    import sys
+
+    sys.stdout.buffer.write(build_from_dir(Path(sys.argv[1]))[0])

@@ -134,10 +134,10 @@ class OnnxMiniLMEmbedder:
         tokenizer, self._max_tokens = load_tokenizer(path)
         try:
             if self.variant == "fp32":
-                from indexer.embedding.onnx_graph import build_from_dir
+                from indexer.embedding.onnx_graph import build_in_child
 
                 source: bytes | str
-                source, self.graph_sha256 = build_from_dir(path)
+                source, self.graph_sha256 = build_in_child(path)
                 if self.graph_sha256 != GRAPH_SHA256:  # e.g. another onnx version: vectors are
                     log.warning(  # still checked by the parity test, the bytes just differ
                         "MiniLM ONNX graph sha256 %s, recorded %s", self.graph_sha256, GRAPH_SHA256
