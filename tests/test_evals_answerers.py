@@ -20,6 +20,8 @@ def test_a_fact_counts_as_cited_only_when_its_sentence_cites_a_quote_holding_it(
     assert facts_cited(FACTS, "Huawei has 16 R&D centers [2]. It has 28 [2].", quotes) == (2, 1)
     assert facts_cited(FACTS, "Huawei has 16 R&D centers.", quotes) == (1, 0)  # no marker
     assert facts_cited(FACTS, "Nothing here [1].", quotes) == (0, 0)  # none stated
+    quoted = "Huawei has 16 R&D centers. [1] It has 28 joint centers. [2]"  # extractive style
+    assert facts_cited(FACTS, quoted, quotes) == (2, 2)
 
 
 def test_answerer_choices_are_valid_settings() -> None:
