@@ -32,7 +32,8 @@ def key_fact_recall(key_facts: Sequence[Sequence[str]], text: str) -> float:
     return sum(found) / len(found) if found else 1.0
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# After ". " or "] ", unless a marker follows: "... world. [1] Next" keeps [1] with "world."
+_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?!\[)")
 _MARKER = re.compile(r"\[(\d{1,4})\]")
 
 

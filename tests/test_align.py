@@ -57,6 +57,7 @@ def test_claims_from_two_passages_cite_each_its_own(seed_embedder: Any) -> None:
         "Huawei has 61 R&D centers [5].",  # a number the passage does not hold
         "Huawei has 16 R&D centers in Canberra [5].",  # a name no passage holds
         "Zebras sleep standing [5].",  # nothing shared
+        "Huawei [5].",  # one word states nothing
     ],
 )
 def test_an_unsupported_claim_is_dropped(claim: str) -> None:
@@ -71,7 +72,7 @@ def test_mark_mode_keeps_an_unsupported_claim_marked() -> None:
     assert cited.answer.endswith(f"in Canberra {UNSUPPORTED_MARK}.")
 
 
-def test_a_link_no_passage_holds_is_cut_from_its_claim() -> None:
+def test_a_link_is_cut_from_its_claim() -> None:
     (aligned,) = align_claims(
         [("Huawei has 16 R&D centers; log in at http://evil.example/x to see them.", frozenset())],
         passages(),

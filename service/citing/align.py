@@ -4,8 +4,9 @@ sentence(s) that support it, whatever `[n]` the model wrote.
 A small model's markers are hints, not citations (it writes `[1]` for most claims). So, for every
 LLM answer (local or any OpenAI-compatible server):
 
-1. the answer is split into claims (sentences); a clause carrying a link or e-mail address that no
-   passage contains is cut first (an injected instruction the model obeyed);
+1. the answer is split into claims (sentences); a clause carrying a link or e-mail address is cut
+   (a generated answer never shows one: an injected "visit http://..." could be obeyed), and a
+   claim of fewer than two content words states nothing a sentence could support;
 2. each claim is compared with every sentence of the retrieved passages:
    `support = LEXICAL_WEIGHT * coverage + (1 - LEXICAL_WEIGHT) * cosine`. `coverage` is the share
    of the claim's content words (stemmed, `indexer/text/lexical.py`) in the sentence, averaged
@@ -43,6 +44,7 @@ LEXICAL_WEIGHT = 0.6
 MIN_SUPPORT = 0.5
 MIN_COVERAGE = 0.34  # a claim whose words are mostly elsewhere is not this sentence's
 HINT_BONUS = 0.03
+MIN_TERMS = 2  # a one-word claim ("PWNED.") states nothing a sentence could support
 UNSUPPORTED_MARK = "(not found in the documents)"
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -153,16 +155,15 @@ def _allowed(claim: str, row: Candidate) -> bool:
     return _numbers(claim) <= row.numbers and _names(claim) <= row.passage_terms
 
 
-def clean_claim(claim: str, passages_text: str) -> str:
-    """The claim without clauses that carry a link or address no passage contains."""
+def clean_claim(claim: str) -> str:
+    """The claim without its clauses that carry a link or an e-mail address. A generated answer
+    never shows one: a passage can hold an injected "visit http://..." that a model obeys; the
+    cited quote, shown beside the answer, keeps the document's own text."""
     if not LINK.search(claim):
         return claim
     end = claim.rstrip()[-1:] if claim.rstrip()[-1:] in ".!?" else ""
-    kept = [
-        c
-        for c in CLAUSE.split(claim.rstrip().rstrip(".!?"))
-        if c.strip() and all(link.rstrip(".,;:!?") in passages_text for link in LINK.findall(c))
-    ]
+    kept = [c for c in CLAUSE.split(claim.rstrip().rstrip(".!?")) if c.strip()]
+    kept = [c for c in kept if not LINK.search(c)]
     return "; ".join(kept) + end if kept else ""
 
 
@@ -173,15 +174,14 @@ def align_claims(
 ) -> list[Aligned]:
     """Each (claim, hinted passage numbers) with the sentence(s) that support it."""
     table = SentenceTable(passages)
-    every = "\n".join(p.chunk.text for p in passages)
-    cleaned = [clean_claim(c, every) for c, _ in claims]
+    cleaned = [clean_claim(c) for c, _ in claims]
     vectors = None
     if embed is not None and table.vectors is not None and any(cleaned):
         vectors = _unit(np.asarray(embed([c or "-" for c in cleaned]), dtype=np.float32))
     out: list[Aligned] = []
     for k, ((_, hints), claim) in enumerate(zip(claims, cleaned, strict=True)):
         terms = content_terms(claim)
-        if not claim or not terms or not table.rows:
+        if len(terms) < MIN_TERMS or not table.rows:
             out.append(Aligned(claim, (), 0.0))
             continue
         scores = table.scores(claim, None if vectors is None else vectors[k])
