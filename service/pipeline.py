@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from indexer.embedding.base import Embedder
 from indexer.extracted import extracted_dir
@@ -34,6 +34,7 @@ from service.retrieval.dense import DenseRetriever, Retriever
 
 log = logging.getLogger(__name__)
 SERVE_EMBED_THREADS = 1
+Expand = Callable[[str, list[Passage]], list[Passage]]
 
 
 def _encodable(text: str) -> bool:
@@ -59,6 +60,7 @@ class Pipeline:
         *,
         fallback: Answerer | None = None,
         retriever: Retriever | None = None,
+        expand: Expand | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -66,6 +68,9 @@ class Pipeline:
         self.answerer = answerer
         self.fallback = fallback
         self.retriever = retriever or DenseRetriever(embedder, store)
+        # Passages an answer reads beyond the retrieved ones (a list running into the next
+        # chunk: `service.answering.continuation`); `search` returns the retrieved ones only.
+        self.expand = expand
         self._citer = Citer(
             settings.corpus_dir,
             extracted_dir(settings.data_dir, settings.collection),
@@ -140,6 +145,16 @@ class Pipeline:
     ) -> list[Passage]:
         return self._validate_and_retrieve(question, top_k, sources)[1]
 
+    def _read(
+        self, question: str, top_k: int | None, sources: Sequence[str] | None
+    ) -> tuple[str, list[Passage], dict[str, float]]:
+        question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
+        if self.expand is not None and passages:
+            mark = time.perf_counter()
+            passages = self.expand(question, passages)
+            timings["expand"] = _ms(mark)
+        return question, passages, timings
+
     def _draft(self, question: str, passages: list[Passage]) -> tuple[Draft, str]:
         if not passages:
             return Draft(text=NOT_FOUND_MESSAGE, answerable=False), self.answerer.name
@@ -156,7 +171,7 @@ class Pipeline:
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> Answer:
         started = time.perf_counter()
-        question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
+        question, passages, timings = self._read(question, top_k, sources)
         mark = time.perf_counter()
         draft, name = self._draft(question, passages)
         timings["generate"] = _ms(mark)
@@ -179,7 +194,7 @@ class Pipeline:
         """Validation and retrieval run now (their errors raise, before any event); answering
         runs as the events are consumed, and its errors become an `ErrorEvent` then `DoneEvent`."""
         started = time.perf_counter()
-        question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
+        question, passages, timings = self._read(question, top_k, sources)
         return self._events(question, passages, timings, started)
 
     def _events(
@@ -228,6 +243,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     from indexer.embedding.query_cache import CachedQueries
     from indexer.store.chroma import open_chunk_store
     from service.answering.abbreviations import ManifestAbbreviations
+    from service.answering.continuation import ListContinuation
     from service.answering.factory import build_answerers
 
     # One model thread per request: concurrency comes from parallel requests (measured:
@@ -242,16 +258,24 @@ def build_pipeline(settings: Settings) -> Pipeline:
         answerer,
         fallback=fallback,
         retriever=build_retriever(settings, embedder, store),
+        expand=ListContinuation(store.get),
     )
+
+
+def comparison_sides(question: str) -> list[str]:
+    """The question once per subject it compares ("Huawei's and Haier's ..."), else []."""
+    from service.answering.compare import sides
+    from service.answering.evidence import prepare_question
+
+    return sides(prepare_question(question))
 
 
 def build_retriever(settings: Settings, embedder: Embedder, store: ChunkStore) -> Retriever:
+    from service.retrieval.sided import SidedRetriever
+
     if settings.retrieval == "dense":
-        return DenseRetriever(embedder, store)
+        return SidedRetriever(DenseRetriever(embedder, store), comparison_sides)
     from service.retrieval.hybrid import Bm25Provider, HybridRetriever
 
-    return HybridRetriever(
-        embedder,
-        store,
-        Bm25Provider(store, settings.bm25_dir),
-    )
+    hybrid = HybridRetriever(embedder, store, Bm25Provider(store, settings.bm25_dir))
+    return SidedRetriever(hybrid, comparison_sides)

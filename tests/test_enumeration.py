@@ -65,3 +65,39 @@ def test_a_fact_question_keeps_the_single_sentence_and_other_files_are_not_items
     picked = _texts(sentences, list_items(listy, sentences, [head]))
     assert picked[1:] == ["First, they act as architects of new industries.",
                           "Second, they serve as strategic leaders."]  # fmt: skip
+
+
+BULLETS = (
+    "What is a shared lab and why does it matter?\n"
+    "A shared lab is a facility that several firms run together.\n"
+    "- Lower cost: each member pays a part of the equipment.\n"
+    "- Faster work: teams reuse each other's results. It saves months.\n"
+    "- Less risk: a failed project hurts no single member.\n"
+    "Members meet twice a year."
+)
+
+
+def test_a_list_question_gets_the_bulleted_run_its_sentence_introduces_or_belongs_to() -> None:
+    sentences = _passage_sentences(BULLETS, 1, 0)
+    definition = next(i for i, s in enumerate(sentences) if s.text.startswith("A shared lab"))
+    items = ["- Lower cost: each member pays a part of the equipment.",
+             "- Faster work: teams reuse each other's results.",
+             "- Less risk: a failed project hurts no single member."]  # fmt: skip
+    q = prepare_question("What are the advantages of a shared lab?")
+    assert _texts(sentences, list_items(q, sentences, [definition]))[1:] == items
+    middle = next(i for i, s in enumerate(sentences) if s.text.startswith("- Faster"))
+    assert _texts(sentences, list_items(q, sentences, [middle])) == items
+    # A question that asks for one fact keeps its one sentence.
+    fact = prepare_question("Who runs the shared lab?")
+    assert not fact.listy
+    assert list_items(fact, sentences, [definition]) == [definition]
+
+
+def test_a_list_question_follows_its_sentence_into_the_list_the_next_sentence_opens() -> None:
+    text = ("Few firms have stood firm abroad. The main problems are: First, cheap labour left a "
+            "cheap image; Second, big brands squeeze them. Later years were better.")  # fmt: skip
+    sentences = _passage_sentences(text, 1, 0)
+    q = prepare_question("What problems have held these firms back?")
+    picked = _texts(sentences, list_items(q, sentences, [0]))
+    assert picked == ["Few firms have stood firm abroad.", sentences[1].text]
+    assert "Second, big brands" in picked[1]

@@ -40,8 +40,9 @@ _PLACE_QUESTION = re.compile(
     r"|region|regions|continent|state|town|nation|area|location|island|county|province)\b",
     re.IGNORECASE,
 )
-# Bumped whenever a feature's definition changes, so cached SQuAD rows are rebuilt.
-FEATURES_VERSION = 2
+# Bumped whenever a feature's definition, or the retrieval that picks the candidate sentences,
+# changes, so cached SQuAD rows are rebuilt (3: comparisons retrieve once per subject too).
+FEATURES_VERSION = 3
 _PLACE_PREP = frozenset({"in", "at", "from", "to", "near", "into"})
 _NEAR = 5  # words between a number and a question term for "how many" agreement
 KINDS = ("count", "amount", "money", "when", "who", "where", "why", "how", "list", "other")

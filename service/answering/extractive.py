@@ -95,9 +95,13 @@ class ExtractiveAnswerer:
         for side in sides(q):  # a comparison: each subject's own best sentence
             side_scores = self._scores(prepare_question(side, abbreviations), sentences, vectors)
             combined = np.maximum(combined, side_scores)
-            best = int(np.argmax(side_scores))
-            leads.append(best)
-            if side_scores[best] >= self.threshold and best not in picked:
+            leads.append(int(np.argmax(side_scores)))
+        # Once one subject is answered, the others' best sentences need only the bar that
+        # `select.choose` sets for a further sentence naming a compared entity.
+        answered = bool(picked) or any(combined[i] >= self.threshold for i in leads)
+        bar = self.threshold * (self.model.extra_ratio if answered else 1.0)
+        for best in leads:
+            if combined[best] >= bar and best not in picked:
                 picked.append(best)
         picked = list_items(q, sentences, with_neighbours(q, sentences, picked))
         chosen = reading_order(sentences, picked)
