@@ -41,3 +41,30 @@ def test_a_consequence_brings_its_reason_and_a_why_answer_its_explanation() -> N
     fact = prepare_question("What does Acme sell?")
     assert with_neighbours(fact, sentences, [2]) == [2]  # the next sentence only for why/how
     assert with_neighbours(fact, sentences, [4]) == [4]
+
+
+def test_a_neighbour_in_another_chunk_of_the_file_is_found_and_a_gap_is_not_bridged() -> (
+    None
+):
+    cut = TEXT.index("Therefore")
+    first, second = TEXT[:cut], TEXT[cut:]
+
+    def passage(n: int, text: str, start: int, source: str = "a.txt") -> list[Sentence]:
+        chunk = Chunk(id=f"{source}-{n}", source=source, title="a", text=text, char_start=start,
+                      char_end=start + len(text), line_start=1, line_end=1, chunk_index=n,
+                      content_hash="h", doc_hash="d")  # fmt: skip
+        p = Passage(n=n, chunk=chunk, score=1.0)
+        return [Sentence(p, i, a, b, text[a:b]) for i, (a, b) in enumerate(sentence_spans(text))]
+
+    # The later chunk was retrieved first: neighbours follow the file, not the passage order.
+    sentences = passage(1, second, cut) + passage(2, first, 0)
+    reason = next(i for i, s in enumerate(sentences) if s.text.startswith("Acme builds"))
+    therefore = next(i for i, s in enumerate(sentences) if s.text.startswith("Therefore"))
+    why = prepare_question("Why do Acme's partners do well?")
+    assert with_neighbours(why, sentences, [therefore]) == [therefore, reason]
+    assert with_neighbours(why, sentences, [reason]) == [reason, therefore]
+    # The same sentences in another file, or with text missing between them, are not neighbours.
+    elsewhere = passage(1, second, cut, "b.txt") + passage(2, first, 0)
+    assert with_neighbours(why, elsewhere, [0]) == [0]
+    gap = passage(1, second, cut + 40) + passage(2, first, 0)
+    assert with_neighbours(why, gap, [0]) == [0]

@@ -1,8 +1,9 @@
 """Sentences that lean on their neighbours. "Therefore, X" states a consequence whose reason is
 the sentence before; "This involves X" cannot be read without what "this" is; and the answer to
 "why" often continues in the next sentence ("Such transparency is essential to ..."). A quoted
-sentence that leans on a neighbour brings that neighbour, from the same passage, so the answer
-reads on its own and carries the reason a why/how question asks for.
+sentence that leans on a neighbour brings that neighbour (the sentence right before or after it
+in its file, from whichever retrieved passage holds it), so the answer reads on its own and
+carries the reason a why/how question asks for.
 
 Only the language's connectives and pronouns are listed; nothing here knows any corpus.
 """
@@ -38,10 +39,35 @@ def elaborates(text: str) -> bool:
     return bool(_ELABORATION.match(text) or _CONSEQUENCE.match(text))
 
 
+GAP = 3  # characters (spaces, a line break) between two sentences that follow each other
+
+
+def _span(s: Sentence) -> tuple[int, int]:
+    base = s.passage.chunk.char_start
+    return base + s.start, base + s.end
+
+
+def adjacency(sentences: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
+    """(previous, next): for each candidate, the candidate right before and right after it in
+    its file, whichever passage holds it. Overlapping chunks keep each sentence once, so the
+    sentence after the last one of a chunk is often in the next retrieved chunk."""
+    by_source: dict[str, list[tuple[int, int, int]]] = {}
+    for i, s in enumerate(sentences):
+        by_source.setdefault(s.passage.chunk.source, []).append((*_span(s), i))
+    before: dict[int, int] = {}
+    after: dict[int, int] = {}
+    for spans in by_source.values():
+        spans.sort()
+        for (_, end, i), (start, _, j) in zip(spans, spans[1:], strict=False):
+            if 0 <= start - end <= GAP:
+                after[i], before[j] = j, i
+    return before, after
+
+
 def with_neighbours(q: Question, sentences: Sequence[Sentence], chosen: list[int]) -> list[int]:
-    """`chosen` plus, for each chosen sentence, the previous sentence of its passage when it
-    leans back on it, and for why/how questions the next one when that explains it."""
-    position = {(s.passage.n, s.index): i for i, s in enumerate(sentences)}
+    """`chosen` plus, for each chosen sentence, the previous sentence of its file when it leans
+    back on it, and for why/how questions the next one when that explains it."""
+    before, after_of = adjacency(sentences)
     out = list(chosen)
 
     def add(i: int | None) -> None:
@@ -51,9 +77,9 @@ def with_neighbours(q: Question, sentences: Sequence[Sentence], chosen: list[int
     for i in chosen:
         s = sentences[i]
         if leans_back(s.text):
-            add(position.get((s.passage.n, s.index - 1)))
+            add(before.get(i))
         if q.kind in REASONING_KINDS:
-            after = position.get((s.passage.n, s.index + 1))
+            after = after_of.get(i)
             if after is not None and elaborates(sentences[after].text):
                 add(after)
     return out
