@@ -16,7 +16,13 @@ from indexer.sentence_vectors import decode, embed_with_sentences, sentence_span
 from indexer.store.base import FileEntry, Manifest
 from service.answering.candidates import SentenceVectors
 from service.answering.enumeration import list_items
-from service.answering.evidence import FEATURES, Sentence, featurize, prepare_question
+from service.answering.evidence import (
+    FEATURES,
+    Sentence,
+    featurize,
+    prepare_question,
+    with_date_parts,
+)
 from service.answering.scorer import MODEL_PATH, load_model, parse_model
 from service.answering.select import choose, reading_order
 
@@ -151,3 +157,8 @@ def test_features_reward_the_answer_type_the_question_asks_for(seed_embedder: ob
 )
 def test_the_answer_kind_survives_a_leading_preposition(question: str, kind: str) -> None:
     assert prepare_question(question).kind == kind
+
+
+def test_a_year_inside_a_dotted_date_counts_as_the_number_the_question_names() -> None:
+    assert "2024" in with_date_parts({"2024.11.26", "china"})
+    assert with_date_parts({"3.5", "2019"}) == {"3.5", "2019"}  # a decimal is not a date

@@ -43,9 +43,7 @@ def test_a_consequence_brings_its_reason_and_a_why_answer_its_explanation() -> N
     assert with_neighbours(fact, sentences, [4]) == [4]
 
 
-def test_a_neighbour_in_another_chunk_of_the_file_is_found_and_a_gap_is_not_bridged() -> (
-    None
-):
+def test_a_neighbour_in_another_chunk_of_the_file_is_found_and_a_gap_is_not_bridged() -> None:
     cut = TEXT.index("Therefore")
     first, second = TEXT[:cut], TEXT[cut:]
 

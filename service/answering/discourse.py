@@ -10,6 +10,7 @@ Only the language's connectives and pronouns are listed; nothing here knows any 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -58,7 +59,7 @@ def adjacency(sentences: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, 
     after: dict[int, int] = {}
     for spans in by_source.values():
         spans.sort()
-        for (_, end, i), (start, _, j) in zip(spans, spans[1:], strict=False):
+        for (_, end, i), (start, _, j) in itertools.pairwise(spans):
             if 0 <= start - end <= GAP:
                 after[i], before[j] = j, i
     return before, after

@@ -41,8 +41,9 @@ _PLACE_QUESTION = re.compile(
     re.IGNORECASE,
 )
 # Bumped whenever a feature's definition, or the retrieval that picks the candidate sentences,
-# changes, so cached SQuAD rows are rebuilt (3: comparisons retrieve once per subject too).
-FEATURES_VERSION = 3
+# changes, so cached SQuAD rows are rebuilt (3: comparisons retrieve once per subject too;
+# 4: a dotted date holds its year for `miss_numbers`).
+FEATURES_VERSION = 4
 _PLACE_PREP = frozenset({"in", "at", "from", "to", "near", "into"})
 _NEAR = 5  # words between a number and a question term for "how many" agreement
 KINDS = ("count", "amount", "money", "when", "who", "where", "why", "how", "list", "other")
@@ -196,6 +197,15 @@ def _defines(q: Question, tokens: list[Token]) -> bool:
     return False
 
 
+_DOTTED_DATE = re.compile(r"^\d+(?:\.\d+){2,}$")
+
+
+def with_date_parts(terms: set[str]) -> set[str]:
+    """`terms` plus the parts of dotted dates: "2024.11.26" holds the year a question names."""
+    parts = {part for t in terms if _DOTTED_DATE.match(t) for part in t.split(".")}
+    return terms | parts
+
+
 def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     norm = float(np.linalg.norm(v))
     return v / norm if norm > 0 else v
@@ -254,7 +264,7 @@ def featurize(
                 else 0.0
             ),
             "miss_entities": float(len(entities - ctx_terms)),
-            "miss_numbers": float(len(numbers - terms[i])),
+            "miss_numbers": float(len(numbers - with_date_parts(terms[i]))),
             "miss_entities_passage": float(len(entities - passage_terms[s.passage.n])),
             "definition": float(_defines(q, tokens[i])),
             "list_intro": float(s.text.rstrip().endswith(":")),
