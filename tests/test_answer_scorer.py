@@ -162,3 +162,19 @@ def test_the_answer_kind_survives_a_leading_preposition(question: str, kind: str
 def test_a_year_inside_a_dotted_date_counts_as_the_number_the_question_names() -> None:
     assert "2024" in with_date_parts({"2024.11.26", "china"})
     assert with_date_parts({"3.5", "2019"}) == {"3.5", "2019"}  # a decimal is not a date
+
+
+def test_the_ceiling_benchmark_ranks_each_key_fact_among_candidates(real_pipeline: object) -> None:
+    from pathlib import Path
+
+    from benchmarks.answer_ceiling import fact_ranks, shares
+    from evals.schema import load_gold
+
+    gold = load_gold(Path(__file__).resolve().parent.parent / "evals" / "gold.yaml")
+    picked = [q for q in gold.questions if q.id in {"huawei-rd-centers", "na-ken-hu-age"}]
+    ranks = fact_ranks(real_pipeline, picked)  # type: ignore[arg-type]
+    assert ranks == {"original": [0]}  # the unanswerable question has no key fact to rank
+    third, two_thirds = 1 / 3, 2 / 3
+    expected = {"best 1": third, "best 2": third, "best 3": third, "best 5": two_thirds,
+                "best 10": two_thirds, "any candidate": two_thirds}  # fmt: skip
+    assert shares([0, 3, None]) == pytest.approx(expected)
