@@ -81,11 +81,14 @@ def test_official_client_plain_and_streamed(server: tuple[str, str]) -> None:
 
     base, key = server
     client = OpenAI(base_url=base, api_key=key)
-    msg = [{"role": "user", "content": "Say hello in three words."}]
-    plain = client.chat.completions.create(model="local", messages=msg, max_tokens=12)  # type: ignore[arg-type]
+    # Greedy and several tokens long, so the streamed reply must arrive in several chunks (a
+    # sampled "Hi!" could come as one).
+    msg = [{"role": "user", "content": "Count from one to ten in words, separated by commas."}]
+    plain = client.chat.completions.create(model="local", messages=msg, max_tokens=12,  # type: ignore[arg-type]
+                                           temperature=0)  # fmt: skip
     assert plain.choices[0].message.content
     chunks = list(client.chat.completions.create(model="local", messages=msg, max_tokens=12,  # type: ignore[arg-type]
-                                                 stream=True))  # fmt: skip
+                                                 temperature=0, stream=True))  # fmt: skip
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) >= 2
     stranger = OpenAI(base_url=base, api_key="wrong", max_retries=0)
     with pytest.raises(AuthenticationError):  # the port answers this process only
