@@ -43,18 +43,13 @@ def elaborates(text: str) -> bool:
 GAP = 3  # characters (spaces, a line break) between two sentences that follow each other
 
 
-def _span(s: Sentence) -> tuple[int, int]:
-    base = s.passage.chunk.char_start
-    return base + s.start, base + s.end
-
-
 def adjacency(sentences: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
     """(previous, next): for each candidate, the candidate right before and right after it in
     its file, whichever passage holds it. Overlapping chunks keep each sentence once, so the
     sentence after the last one of a chunk is often in the next retrieved chunk."""
     by_source: dict[str, list[tuple[int, int, int]]] = {}
     for i, s in enumerate(sentences):
-        by_source.setdefault(s.passage.chunk.source, []).append((*_span(s), i))
+        by_source.setdefault(s.passage.chunk.source, []).append((s.file_start, s.file_end, i))
     before: dict[int, int] = {}
     after: dict[int, int] = {}
     for spans in by_source.values():

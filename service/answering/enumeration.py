@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from service.answering.discourse import adjacency
 from service.answering.evidence import Question, Sentence
 
 _ORDINALS = {
@@ -73,11 +74,11 @@ def _document_order(
     """Indices of the sentences of `head`'s source after `head` (or before it, nearest first),
     in document order, each sentence once even where overlapping chunks both hold it."""
     source = head.passage.chunk.source
-    start = head.passage.chunk.char_start + head.start
+    start = head.file_start
     seen: set[int] = set()
     found: list[tuple[int, int]] = []
     for i, s in enumerate(sentences):
-        at = s.passage.chunk.char_start + s.start
+        at = s.file_start
         wanted = at < start if before else at > start
         if s.passage.chunk.source == source and wanted and at not in seen:
             seen.add(at)
@@ -140,27 +141,20 @@ def _numbered_items(sentences: Sequence[Sentence], following: list[int], want: i
     return items
 
 
-def _next_introduction(sentences: Sequence[Sentence], i: int) -> int | None:
-    """The sentence right after `i` in its passage when it introduces a list ("The main problems
-    are: First, ..."): a list question's answer is the list its chosen sentence leads into."""
-    s = sentences[i]
-    for j, other in enumerate(sentences):
-        if other.passage.n == s.passage.n and other.index == s.index + 1:
-            return j if introduces_list(other.text) else None
-    return None
-
-
 def list_items(q: Question, sentences: Sequence[Sentence], chosen: list[int]) -> list[int]:
     """`chosen` plus the items of any list a chosen sentence introduces. A "...:" introduction
     always brings its list; one that only announces a count does so for a list question."""
     out = list(chosen)
     todo = list(chosen)
+    _, next_of = adjacency(sentences)
     while todo:
         i = todo.pop(0)
         if q.listy:
             out.extend(j for j in bullet_run(sentences, i) if j not in out)
-            lead = _next_introduction(sentences, i)
-            if lead is not None and lead not in out:
+            # The sentence right after, when it opens a list ("The main problems are: First,
+            # ..."): a list question's answer is the list its chosen sentence leads into.
+            lead = next_of.get(i)
+            if lead is not None and introduces_list(sentences[lead].text) and lead not in out:
                 out.append(lead)
                 todo.append(lead)
         head = sentences[i].text

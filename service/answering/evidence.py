@@ -79,6 +79,15 @@ class Sentence:
     end: int
     text: str
 
+    @property
+    def file_start(self) -> int:
+        """Where the sentence starts in its file's text (chunks overlap; files do not)."""
+        return self.passage.chunk.char_start + self.start
+
+    @property
+    def file_end(self) -> int:
+        return self.passage.chunk.char_start + self.end
+
 
 @dataclass
 class Question:

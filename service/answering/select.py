@@ -82,5 +82,5 @@ def reading_order(sentences: Sequence[Sentence], chosen: list[int]) -> list[int]
     return sorted(
         chosen,
         key=lambda i: (first_seen[sentences[i].passage.chunk.source],
-                       sentences[i].passage.chunk.char_start + sentences[i].start),
+                       sentences[i].file_start),
     )  # fmt: skip
