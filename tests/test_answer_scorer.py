@@ -14,15 +14,10 @@ from indexer.kernel.errors import ScorerModelError
 from indexer.kernel.models import Chunk, Passage
 from indexer.sentence_vectors import decode, embed_with_sentences, sentence_spans
 from indexer.store.base import FileEntry, Manifest
+from indexer.text.lexical import with_date_parts
 from service.answering.candidates import SentenceVectors
 from service.answering.enumeration import list_items
-from service.answering.evidence import (
-    FEATURES,
-    Sentence,
-    featurize,
-    prepare_question,
-    with_date_parts,
-)
+from service.answering.evidence import FEATURES, Sentence, featurize, prepare_question
 from service.answering.scorer import MODEL_PATH, load_model, parse_model
 from service.answering.select import choose, reading_order
 

@@ -148,3 +148,12 @@ def has_date(tokens: list[Token]) -> bool:
         if tok.norm in MONTHS or re.fullmatch(r"\d{4}[/.-]\d{1,2}(?:[/.-]\d{1,2})?", tok.raw):
             return True
     return False
+
+
+_DOTTED_DATE = re.compile(r"^\d+(?:\.\d+){2,}$")
+
+
+def with_date_parts(terms: set[str]) -> set[str]:
+    """`terms` plus the parts of dotted dates: "2024.11.26" holds the year a question names."""
+    parts = {part for t in terms if _DOTTED_DATE.match(t) for part in t.split(".")}
+    return terms | parts

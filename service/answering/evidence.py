@@ -29,6 +29,7 @@ from indexer.text.lexical import (
     has_percent,
     is_quantity,
     tokenize,
+    with_date_parts,
 )
 from service.answering.question import QuestionInfo, analyze
 
@@ -204,15 +205,6 @@ def _defines(q: Question, tokens: list[Token]) -> bool:
             subject = set(q.info.weights)
             return bool(subject) and len(subject & head) >= max(1, len(subject) - 1)
     return False
-
-
-_DOTTED_DATE = re.compile(r"^\d+(?:\.\d+){2,}$")
-
-
-def with_date_parts(terms: set[str]) -> set[str]:
-    """`terms` plus the parts of dotted dates: "2024.11.26" holds the year a question names."""
-    parts = {part for t in terms if _DOTTED_DATE.match(t) for part in t.split(".")}
-    return terms | parts
 
 
 def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
