@@ -248,7 +248,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
     # One model thread per request: concurrency comes from parallel requests (measured:
     # docs/embeddings.md, "Threads").
-    embedder = CachedQueries(build_embedder(settings, threads=SERVE_EMBED_THREADS))
+    embedder = CachedQueries(build_embedder(settings, threads=SERVE_EMBED_THREADS, serving=True))
     store = open_chunk_store(settings, embedder.name, embedder.dim)
     answerer, fallback = build_answerers(settings, embedder, ManifestAbbreviations(store))
     return Pipeline(

@@ -44,6 +44,11 @@ class InMemoryChunkStore:
                 break
         return hits
 
+    def nearest_ids(
+        self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        return [(c.id, score) for c, score in self.query(embedding, top_k, sources)]
+
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         by_id = {c.id: c for c in self._chunks if self._live(c)}
         return [by_id[i] for i in ids if i in by_id]

@@ -71,6 +71,23 @@ def test_batches_respect_the_token_budget_and_order_changes_nothing(
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
+def test_indexing_keeps_a_memory_arena_and_a_service_does_not(
+    minilm_embedder: OnnxMiniLMEmbedder,
+) -> None:
+    from indexer.embedding.factory import build_embedder
+    from indexer.kernel.settings import Settings
+
+    indexing = build_embedder(Settings())
+    serving = build_embedder(Settings(), threads=1, serving=True)
+    assert isinstance(indexing, OnnxMiniLMEmbedder) and isinstance(serving, OnnxMiniLMEmbedder)
+    assert indexing._options().enable_cpu_mem_arena is True
+    assert serving._options().enable_cpu_mem_arena is False
+    texts = ["Huawei has 16 R&D centers.", "Haier makes refrigerators. " * 20]
+    assert minilm_embedder.arena  # the shared fixture is built like the indexer's
+    difference = serving.embed_documents(texts) - minilm_embedder.embed_documents(texts)
+    assert np.abs(difference).max() < 1e-6
+
+
 def test_constructor_does_no_io_and_empty_input(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_: Any) -> Any:
         raise AssertionError("loaded the model in the constructor")

@@ -9,7 +9,13 @@ import pytest
 from indexer.kernel.models import Chunk
 from indexer.store.chroma import open_chunk_store
 from service.retrieval.dense import DenseRetriever
-from service.retrieval.hybrid import Bm25Provider, HybridRetriever, collapse_near_duplicates
+from service.retrieval.fusion import DEFAULT_FUSION, fuse, names_identifier
+from service.retrieval.hybrid import (
+    CANDIDATES,
+    Bm25Provider,
+    HybridRetriever,
+    collapse_near_duplicates,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +53,40 @@ def test_hybrid_beats_or_matches_dense_on_exact_terms(
 
     for question, needle in EXACT_TERMS:
         assert rank(hybrid, question, needle) <= rank(dense, question, needle)
+
+
+class _CountingReads:
+    """The store, counting the chunks read from it."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def get(self, ids: Any) -> Any:
+        self.read += len(ids)
+        return self._store.get(ids)
+
+
+@pytest.mark.parametrize("question", [q for q, _ in EXACT_TERMS] + ["What does Haier make?"])
+def test_hybrid_reads_only_the_passages_it_keeps_and_ranks_as_fusing_everything(
+    seed_index: Any, minilm_embedder: Any, question: str
+) -> None:
+    store = open_chunk_store(seed_index, minilm_embedder.name, minilm_embedder.dim)
+    counting = _CountingReads(store)
+    bm25 = Bm25Provider(store, seed_index.bm25_dir)
+    hits = HybridRetriever(minilm_embedder, counting, bm25).retrieve(question, 5, None).hits
+    assert counting.read <= 2 * (5 + 3)  # at most two pages of the fused order
+    # The reference: read every candidate first, then fuse, sort and collapse.
+    dense = DenseRetriever(minilm_embedder, store).retrieve(question, CANDIDATES, None).hits
+    keyword = bm25.get().search(question, CANDIDATES, None)  # type: ignore[union-attr]
+    chunks = {c.id: c for c, _ in dense} | {c.id: c for c in store.get([i for i, _ in keyword])}
+    fused = fuse([(c.id, s) for c, s in dense], keyword, DEFAULT_FUSION, names_identifier(question))
+    order = sorted((i for i in fused if i in chunks), key=lambda i: -fused[i])
+    expected = collapse_near_duplicates([(chunks[i], round(fused[i], 6)) for i in order], limit=5)
+    assert [(c.id, s) for c, s in hits] == [(c.id, s) for c, s in expected]
 
 
 def test_sources_filter_applies_to_both_retrievers(hybrid: HybridRetriever) -> None:

@@ -147,6 +147,33 @@ def test_orphans_never_show_and_top_k_stays_full(settings: Settings, corpus: Pat
     assert ChromaChunkStore(settings).raw_count() == report.chunks_total
 
 
+def test_nearest_ids_are_the_query_without_reading_and_skip_orphans(
+    settings: Settings, corpus: Path
+) -> None:
+    embedder = CountingEmbedder()
+    sync_corpus(settings, corpus, embedder=embedder, progress=False)
+    store = ChromaChunkStore(settings)
+    query = embedder.embed_query("Haier refrigerators")
+    full = store.query(query, top_k=6)
+    assert [(c.id, round(s, 5)) for c, s in full] == [
+        (i, round(s, 5)) for i, s in store.nearest_ids(query, top_k=6)
+    ]
+    # Orphans with real-looking ids (a crashed run's newer version of the file) rank first
+    # but are not in the manifest: they never show, and top_k stays full.
+    orphans = [
+        Chunk(id=chunk_id(HAIER, "not-live", i), source=HAIER, title="t", text="orphan",
+              char_start=0, char_end=6, line_start=1, line_end=1, chunk_index=i,
+              content_hash="x", doc_hash="not-live")
+        for i in range(20)
+    ]  # fmt: skip
+    store.add(orphans, np.stack([query] * 20))
+    ids = [i for i, _ in store.nearest_ids(query, top_k=6)]
+    assert ids == [c.id for c, _ in full]
+    assert [i for i, _ in store.nearest_ids(query, top_k=3, sources=[HAIER])] == [
+        c.id for c, _ in store.query(query, top_k=3, sources=[HAIER])
+    ]
+
+
 def test_rebuild_re_embeds_everything_into_a_clean_collection(
     settings: Settings, corpus: Path
 ) -> None:

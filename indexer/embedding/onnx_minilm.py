@@ -37,7 +37,6 @@ INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 GRAPH_SHA256 = "c417d50923ecbbfa0630da0a6147e5dd0cffbdaabeb969dd09fa6aed1567b96b"
 TOKEN_BUDGET = 8192  # padded tokens per onnxruntime call: ~32 chunks or ~200 short sentences
 MAX_ROWS = 256
-ARENA = False  # measured: the arena keeps the largest batch's activations for good
 
 
 def int8_model_path() -> Path:
@@ -81,12 +80,16 @@ class OnnxMiniLMEmbedder:
 
     `threads` is onnxruntime's intra-op pool for this session: all cores for indexing (big
     batches), 1 for serving (each request's query runs on its own worker thread; concurrency
-    comes from parallel requests).
+    comes from parallel requests). `arena` is onnxruntime's CPU memory arena: on for indexing
+    (measured 1.5x the batch throughput: each operator's output is reused, not allocated and
+    page-faulted afresh), off for a long-running service (the arena keeps the largest batch's
+    activations for good, and it does not speed up a query).
     """
 
-    def __init__(self, variant: Variant = "fp32", threads: int = 2) -> None:
+    def __init__(self, variant: Variant = "fp32", threads: int = 2, arena: bool = True) -> None:
         self.variant = variant
         self.threads = threads
+        self.arena = arena
         self._lock = threading.Lock()
         self._model: tuple[Any, Any] | None = None  # (session, tokenizer), set once, atomically
         self._max_tokens = 256
@@ -123,7 +126,7 @@ class OnnxMiniLMEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.enable_cpu_mem_arena = ARENA
+        options.enable_cpu_mem_arena = self.arena
         options.log_severity_level = 3  # shape-merge notes from the optimiser are not ours
         return options
 

@@ -1,17 +1,19 @@
 """`ChunkStore` on Chroma, embedded (`PersistentClient`) or a `chroma run` server (`HttpClient`).
 
 Chunks go in through llama-index's `ChromaVectorStore` (our own embeddings; the collection has no
-embedding function, so Chroma never downloads its ONNX model) and similarity queries come back
-through it. Manifest, gets, deletes and counts use the raw collection, where llama-index has no API.
+embedding function, so Chroma never downloads its ONNX model). Similarity queries, manifest, gets,
+deletes and counts use the raw collection, where llama-index has no API: a query for ids and
+distances only (`nearest_ids`; llama-index's query always reads every hit's record).
 The manifest is ONE record in `<collection>__manifest`, written in one call: the commit point
 (see `indexer/store/base.py`). Nothing connects before the first method call.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 from indexer.chunking import chunk_id
 from indexer.embedding.base import Vectors
@@ -37,6 +39,7 @@ class ChromaChunkStore:
         self._conn = ChromaConnection(settings)
         self._seen: str | None = None  # the manifest record as last read or written
         self._parsed: tuple[str, Manifest] | None = None  # (record, its parse): parsed once
+        self._live_keys: tuple[Manifest, LiveIds] | None = None  # that manifest's chunk ids
 
     @property
     def location(self) -> str:
@@ -77,42 +80,57 @@ class ChromaChunkStore:
     def _live(self, chunk: Chunk | None, manifest: Manifest) -> bool:
         return chunk is not None and manifest.live_hash(chunk.source) == chunk.doc_hash
 
-    def query(
+    def live_keys(self, manifest: Manifest) -> LiveIds:
+        """The manifest's chunk ids as a sorted array of 64-bit keys, built once per version:
+        8 bytes a chunk, where a set of id strings would take ~100."""
+        if self._live_keys is None or self._live_keys[0] is not manifest:
+            self._live_keys = (manifest, LiveIds(live_ids(manifest, list(manifest.files))))
+        return self._live_keys[1]
+
+    def nearest_ids(
         self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """Nearest live chunks; with `sources`, only those files' live chunks.
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest live chunks, best first, with cosine similarity; no record is read.
 
-        A `sources` filter is the manifest's chunk ids of those files, never a `source` metadata
-        filter: that would also match chunks an indexer has added but not committed (or left by
-        a crash), which a reader's vector index has not loaded ("Error finding id").
+        Chroma is asked for ids and distances only: turning each hit's metadata (text, sentence
+        vectors) into Python objects cost ~10 ms per query (measured, docs/retrieval.md), and a
+        hybrid retriever keeps only a few of its 30 candidates. Liveness is checked on the ids,
+        which follow from the manifest alone. A `sources` filter is the manifest's chunk ids of
+        those files, never a `source` metadata filter: that would also match chunks an indexer
+        has added but not committed (or left by a crash), which a reader's vector index has not
+        loaded ("Error finding id").
         """
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         manifest = self.manifest()
-        total = self.raw_count()
-        if manifest is None or total == 0 or top_k <= 0:
+        if manifest is None or top_k <= 0 or not self._conn.has_chunks():
             return []
         extra: dict[str, Any] = {}
         if sources is not None:
-            ids = live_ids(manifest, sources)
-            if not ids:
+            extra["ids"] = live_ids(manifest, sources)
+            if not extra["ids"]:
                 return []
-            extra["ids"], total = ids, len(ids)
-        vector = [float(x) for x in embedding]
-        fetch = min(total, top_k * 2 + 8)  # over-fetch: orphans of a crashed run may rank high
+        live = self.live_keys(manifest)
+        vectors: list[Sequence[float]] = [[float(x) for x in embedding]]
+        collection = self._conn.chunks(create=False)
+        fetch = top_k * 2 + 8  # over-fetch: orphans of a crashed run may rank high
         while True:
-            q = VectorStoreQuery(query_embedding=vector, similarity_top_k=fetch)
             with store_errors(self.location, "query"):
-                result = self._conn.vector_store().query(q, **extra)
-            hits: list[tuple[Chunk, float]] = []
-            for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
-                chunk = chunk_from_record(node.node_id, node.get_content(), node.metadata)
-                if chunk is not None and self._live(chunk, manifest):
-                    # llama-index reports exp(-distance); cosine similarity is 1 - distance.
-                    hits.append((chunk, 1.0 + math.log(max(sim, 1e-30))))
-            if len(hits) >= top_k or fetch >= total or len(result.nodes or []) < fetch:
+                got = collection.query(
+                    query_embeddings=vectors, n_results=fetch, include=["distances"], **extra
+                )
+            ids, distances = got["ids"][0], (got["distances"] or [[]])[0]
+            # The collection's space is cosine: similarity = 1 - distance.
+            hits = [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in live]
+            if len(hits) >= top_k or len(ids) < fetch:
                 return hits[:top_k]
-            fetch = min(total, fetch * 4)  # too many orphans in the way: look deeper, stay honest
+            fetch *= 4  # too many orphans in the way: look deeper, stay honest
+
+    def query(
+        self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest live chunks, read from the store; see `nearest_ids`."""
+        hits = self.nearest_ids(embedding, top_k, sources)
+        found = {c.id: c for c in self.get([i for i, _ in hits])}
+        return [(found[i], score) for i, score in hits if i in found]
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         manifest = self.manifest()
@@ -189,6 +207,23 @@ class ChromaChunkStore:
         self._conn.drop_chunks()
         self._conn.delete_side_record(MANIFEST_ID)
         self._seen = None
+
+
+class LiveIds:
+    """Membership in a set of chunk ids, kept as sorted 64-bit keys (the ids are hex digests)."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        keys = np.fromiter((int(i[:16], 16) for i in ids), dtype=np.uint64, count=len(ids))
+        keys.sort()
+        self._keys = keys
+
+    def __contains__(self, chunk_id: str) -> bool:
+        try:
+            key = np.uint64(int(chunk_id[:16], 16))
+        except ValueError:  # not one of ours
+            return False
+        at = int(np.searchsorted(self._keys, key))
+        return at < len(self._keys) and self._keys[at] == key
 
 
 def live_ids(manifest: Manifest, sources: Sequence[str]) -> list[str]:

@@ -139,7 +139,7 @@ class HybridRetriever:
 
     def retrieve(self, question: str, top_k: int, sources: Sequence[str] | None) -> Retrieval:
         depth = max(self._candidates, top_k)
-        dense = self._dense.retrieve(question, depth, sources)
+        dense, timings = self._dense.nearest_ids(question, depth, sources)
         started = time.perf_counter()
         try:
             index = self._bm25.get()
@@ -148,16 +148,24 @@ class HybridRetriever:
             raise
         except Exception as exc:
             raise StoreError(f"keyword search failed: {exc}") from exc
-        chunks = {c.id: c for c, _ in dense.hits}
-        missing = [cid for cid, _ in keyword if cid not in chunks]
-        if missing:
-            chunks.update((c.id, c) for c in self._store.get(missing))
-        fused = fuse(
-            [(c.id, s) for c, s in dense.hits], keyword, self._fusion, names_identifier(question)
-        )
-        order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
-        candidates = [(chunks[cid], round(fused[cid], 6)) for cid in order]
-        hits = collapse_near_duplicates(candidates, limit=top_k)
-        timings = dict(dense.timings_ms)
+        fused = fuse(dense, keyword, self._fusion, names_identifier(question))
+        hits = self._read_best(sorted(fused, key=lambda cid: -fused[cid]), fused, top_k)
         timings["keyword"] = round((time.perf_counter() - started) * 1000, 2)
-        return Retrieval(hits[:top_k], timings)
+        return Retrieval(hits, timings)
+
+    def _read_best(
+        self, order: list[str], fused: dict[str, float], top_k: int
+    ) -> list[tuple[Chunk, float]]:
+        """The best `top_k` distinct live chunks of the fused order, read a page at a time: only
+        the passages kept (and a few near-duplicates or stale keyword hits) are read."""
+        candidates: list[tuple[Chunk, float]] = []
+        kept: list[tuple[Chunk, float]] = []
+        page = top_k + 3
+        for at in range(0, len(order), page):
+            ids = order[at : at + page]
+            found = {c.id: c for c in self._store.get(ids)}
+            candidates += [(found[i], round(fused[i], 6)) for i in ids if i in found]
+            kept = collapse_near_duplicates(candidates, limit=top_k)
+            if len(kept) == top_k:
+                break
+        return kept
