@@ -78,7 +78,7 @@ def test_hybrid_reads_only_the_passages_it_keeps_and_ranks_as_fusing_everything(
     counting = _CountingReads(store)
     bm25 = Bm25Provider(store, seed_index.bm25_dir)
     hits = HybridRetriever(minilm_embedder, counting, bm25).retrieve(question, 5, None).hits
-    assert counting.read <= 2 * (5 + 3)  # at most two pages of the fused order
+    assert counting.read <= 8 + 16  # at most two pages of the fused order (they double)
     # The reference: read every candidate first, then fuse, sort and collapse.
     dense = DenseRetriever(minilm_embedder, store).retrieve(question, CANDIDATES, None).hits
     keyword = bm25.get().search(question, CANDIDATES, None)  # type: ignore[union-attr]
@@ -109,6 +109,39 @@ def test_near_duplicates_collapse_to_the_best_one() -> None:
         (_chunk("c", "BYD negotiated with KG Mobility to build a battery factory"), 0.7),
     ]
     assert [c.id for c, _ in collapse_near_duplicates(hits)] == ["a", "c"]
+
+
+def test_many_copies_cost_a_few_reads_and_give_distinct_passages() -> None:
+    from indexer.embedding.hashing import HashingEmbedder
+    from tests.conftest import in_memory_store
+
+    texts = [
+        "Haier builds refrigerators and washing machines in Pune for Indian families",
+        "BYD negotiated with KG Mobility to build a battery pack factory in Korea",
+        "Huawei runs sixteen research centres around the world for its engineers",
+    ]
+    # 25 copies of each passage, in 75 files: every passage's copies rank together.
+    chunks = []
+    for copy in range(25):
+        for n, text in enumerate(texts):
+            chunk = _chunk(f"{copy:02d}{n}", text)
+            source = f"copy{copy:02d}_{n}.txt"
+            chunks.append(chunk.model_copy(update={"source": source, "content_hash": text}))
+    embedder = HashingEmbedder()
+    store = _CountingReads(in_memory_store(chunks, embedder))
+    calls = 0
+    reading = store.get
+
+    def get(ids: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return reading(ids)
+
+    store.get = get  # type: ignore[method-assign]
+    retriever = HybridRetriever(embedder, store, Bm25Provider(store, None), candidates=75)
+    hits = retriever.retrieve("Which factory did BYD build with KG Mobility?", 3, None).hits
+    assert sorted(c.text for c, _ in hits) == sorted(texts)
+    assert calls <= 4  # pages of 6, 12, 24, 48 ids cover all 75 candidates
 
 
 def test_sync_saves_the_keyword_index_for_the_live_manifest(tmp_path: Any, corpus: Any) -> None:

@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
-from indexer.chunking import chunk_id
 from indexer.embedding.base import Vectors
 from indexer.kernel.errors import EmbeddingMismatchError, IndexNotReadyError
 from indexer.kernel.models import Chunk
@@ -28,6 +25,7 @@ from indexer.store.chroma_client import (
     chunk_metadata,
     store_errors,
 )
+from indexer.store.live_ids import LiveIdCache, live_ids
 
 _PAGE = 1000  # rows per get/delete call: keeps each request well under server body limits
 
@@ -39,7 +37,7 @@ class ChromaChunkStore:
         self._conn = ChromaConnection(settings)
         self._seen: str | None = None  # the manifest record as last read or written
         self._parsed: tuple[str, Manifest] | None = None  # (record, its parse): parsed once
-        self._live_keys: tuple[Manifest, LiveIds] | None = None  # that manifest's chunk ids
+        self._live_ids = LiveIdCache()  # the newest manifest's chunk ids
 
     @property
     def location(self) -> str:
@@ -80,13 +78,6 @@ class ChromaChunkStore:
     def _live(self, chunk: Chunk | None, manifest: Manifest) -> bool:
         return chunk is not None and manifest.live_hash(chunk.source) == chunk.doc_hash
 
-    def live_keys(self, manifest: Manifest) -> LiveIds:
-        """The manifest's chunk ids as a sorted array of 64-bit keys, built once per version:
-        8 bytes a chunk, where a set of id strings would take ~100."""
-        if self._live_keys is None or self._live_keys[0] is not manifest:
-            self._live_keys = (manifest, LiveIds(live_ids(manifest, list(manifest.files))))
-        return self._live_keys[1]
-
     def nearest_ids(
         self, embedding: Vectors, top_k: int, sources: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
@@ -108,7 +99,7 @@ class ChromaChunkStore:
             extra["ids"] = live_ids(manifest, sources)
             if not extra["ids"]:
                 return []
-        live = self.live_keys(manifest)
+        live = self._live_ids.get(manifest)
         vectors: list[Sequence[float]] = [[float(x) for x in embedding]]
         collection = self._conn.chunks(create=False)
         fetch = top_k * 2 + 8  # over-fetch: orphans of a crashed run may rank high
@@ -207,33 +198,6 @@ class ChromaChunkStore:
         self._conn.drop_chunks()
         self._conn.delete_side_record(MANIFEST_ID)
         self._seen = None
-
-
-class LiveIds:
-    """Membership in a set of chunk ids, kept as sorted 64-bit keys (the ids are hex digests)."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        keys = np.fromiter((int(i[:16], 16) for i in ids), dtype=np.uint64, count=len(ids))
-        keys.sort()
-        self._keys = keys
-
-    def __contains__(self, chunk_id: str) -> bool:
-        try:
-            key = np.uint64(int(chunk_id[:16], 16))
-        except ValueError:  # not one of ours
-            return False
-        at = int(np.searchsorted(self._keys, key))
-        return at < len(self._keys) and self._keys[at] == key
-
-
-def live_ids(manifest: Manifest, sources: Sequence[str]) -> list[str]:
-    """The ids of the committed chunks of `sources` (unknown sources have none)."""
-    out: list[str] = []
-    for source in dict.fromkeys(sources):
-        entry = manifest.files.get(source)
-        if entry is not None:
-            out += [chunk_id(source, entry.doc_hash, i) for i in range(entry.chunks)]
-    return out
 
 
 def open_chunk_store(settings: Settings, embed_model: str, dim: int) -> ChromaChunkStore:

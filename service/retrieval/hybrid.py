@@ -94,24 +94,41 @@ def _shingles(text: str) -> set[str]:
     return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
 
 
+class DistinctPassages:
+    """Passages kept so far, best first; one that nearly repeats a kept one (word 3-gram Jaccard
+    >= `threshold`, or identical text) is dropped. Each passage's 3-grams are computed once."""
+
+    def __init__(self, threshold: float = 0.8) -> None:
+        self._threshold = threshold
+        self._kept: list[tuple[Chunk, float, set[str]]] = []
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def offer(self, chunk: Chunk, score: float) -> None:
+        grams = _shingles(chunk.text)
+        if not any(
+            chunk.content_hash == other.content_hash
+            or len(grams & seen) / max(1, len(grams | seen)) >= self._threshold
+            for other, _, seen in self._kept
+        ):
+            self._kept.append((chunk, score, grams))
+
+    def hits(self) -> list[tuple[Chunk, float]]:
+        return [(chunk, score) for chunk, score, _ in self._kept]
+
+
 def collapse_near_duplicates(
     hits: Sequence[tuple[Chunk, float]], threshold: float = 0.8, limit: int | None = None
 ) -> list[tuple[Chunk, float]]:
-    """Keep the best of passages whose word 3-gram Jaccard similarity is >= `threshold`;
-    stop once `limit` are kept (the rest would be cut anyway)."""
-    kept: list[tuple[Chunk, float, set[str]]] = []
+    """Keep the best of near-duplicate passages (`DistinctPassages`); stop once `limit` are
+    kept (the rest would be cut anyway)."""
+    distinct = DistinctPassages(threshold)
     for chunk, score in hits:
-        if limit is not None and len(kept) == limit:
+        if limit is not None and len(distinct) == limit:
             break
-        grams = _shingles(chunk.text)
-        if any(
-            chunk.content_hash == other.content_hash
-            or len(grams & seen) / max(1, len(grams | seen)) >= threshold
-            for other, _, seen in kept
-        ):
-            continue
-        kept.append((chunk, score, grams))
-    return [(chunk, score) for chunk, score, _ in kept]
+        distinct.offer(chunk, score)
+    return distinct.hits()
 
 
 # Each retriever's depth (docs/retrieval.md has the numbers it was measured with); the fusion
@@ -157,15 +174,16 @@ class HybridRetriever:
         self, order: list[str], fused: dict[str, float], top_k: int
     ) -> list[tuple[Chunk, float]]:
         """The best `top_k` distinct live chunks of the fused order, read a page at a time: only
-        the passages kept (and a few near-duplicates or stale keyword hits) are read."""
-        candidates: list[tuple[Chunk, float]] = []
-        kept: list[tuple[Chunk, float]] = []
-        page = top_k + 3
-        for at in range(0, len(order), page):
+        the passages kept (and the near-duplicates or stale keyword hits among them) are read.
+        Pages double, so a corpus of many copies (each kept passage followed by its copies in
+        the order) costs a few reads, not one per page of copies."""
+        distinct = DistinctPassages()
+        at, page = 0, top_k + 3
+        while at < len(order) and len(distinct) < top_k:
             ids = order[at : at + page]
+            at, page = at + len(ids), page * 2
             found = {c.id: c for c in self._store.get(ids)}
-            candidates += [(found[i], round(fused[i], 6)) for i in ids if i in found]
-            kept = collapse_near_duplicates(candidates, limit=top_k)
-            if len(kept) == top_k:
-                break
-        return kept
+            for cid in ids:
+                if cid in found and len(distinct) < top_k:
+                    distinct.offer(found[cid], round(fused[cid], 6))
+        return distinct.hits()
