@@ -65,7 +65,7 @@ def candidates(settings: Settings, questions: list[str]) -> tuple[Candidates, di
     bm25 = BM25Index.build(chunks, manifest.updated_at)
     out: Candidates = []
     for q in questions:
-        dense = [(c.id, s) for c, s in store.query(embedder.embed_query(q), DEPTH)]
+        dense = store.nearest_ids(embedder.embed_query(q), DEPTH)
         out.append((dense, bm25.search(q, DEPTH)))
     return out, {c.id: c.source for c in chunks}
 
