@@ -17,7 +17,6 @@ import numpy.typing as npt
 from evals.squad import SquadSet, index_squad, squad_settings
 from indexer.abbreviations import find_abbreviations, merge
 from indexer.kernel.settings import Settings
-from indexer.sentence_vectors import SENTENCE_VECTORS
 from service.answering.candidates import SentenceVectors
 from service.answering.evidence import FEATURES, FEATURES_VERSION, featurize, prepare_question
 
@@ -39,7 +38,7 @@ def _cache_key(ds: SquadSet) -> str:
         digest.update(f"{q.id}\t{q.question}\n".encode())
     for p in ds.paragraphs:
         digest.update(f"{p.doc_id}\t{p.text}\n".encode())
-    digest.update(f"{FEATURES_VERSION}:{','.join(FEATURES)}:{SENTENCE_VECTORS}".encode())
+    digest.update(f"{FEATURES_VERSION}:{','.join(FEATURES)}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -1,9 +1,8 @@
 """Sentence vectors at index time: each chunk carries its sentences' spans and unit vectors.
 
 The answerer scores every sentence of the retrieved passages against the question; computing
-those vectors per request would cost one model call per passage. Here they are computed once,
-with the chunks (pooled from the chunk's own pass where the embedder can), and stored with the
-chunk (float16: 768 bytes each).
+those vectors per request would cost one model call per passage. Here they are computed once, in
+the same embedding batches as the chunks, and stored with the chunk (float16: 768 bytes each).
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from indexer.embedding.base import Embedder, Vectors
-from indexer.embedding.pooling import SpanEmbedder
 from indexer.kernel.models import Chunk
 from indexer.text.sentences import split_sentences
 
 VECTOR_DTYPE = np.float16
-# How sentence vectors are made; caches of features computed from them (evals) key on it.
-SENTENCE_VECTORS = "pooled-from-chunk-1"
 
 
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
@@ -44,17 +40,9 @@ def embed_with_sentences(
     embedder: Embedder, chunks: Sequence[Chunk]
 ) -> tuple[list[Chunk], Vectors]:
     """Embed chunks and their sentences in one call; returns the chunks with sentence fields set
-    and the chunk vectors. A `SpanEmbedder` (MiniLM) pools each sentence's vector from its
-    chunk's own pass (`indexer.embedding.pooling`: half the model work). Any other embedder
-    embeds each distinct text once: neighbouring chunks overlap, so the sentences in the overlap
-    would otherwise be embedded twice."""
+    and the chunk vectors. Each distinct text is embedded once: neighbouring chunks overlap, so
+    the sentences in the overlap would otherwise be embedded twice."""
     spans = [sentence_spans(c.text) for c in chunks]
-    if isinstance(embedder, SpanEmbedder):
-        vectors, pooled = embedder.embed_with_spans([c.text for c in chunks], spans)
-        return [
-            c.model_copy(update={"sentences": s, "sentence_vectors": encode(p)})
-            for c, s, p in zip(chunks, spans, pooled, strict=True)
-        ], vectors
     row: dict[str, int] = {}
     for text in [c.text for c in chunks] + [
         c.text[a:b] for c, chunk_spans in zip(chunks, spans, strict=True) for a, b in chunk_spans

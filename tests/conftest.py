@@ -134,13 +134,9 @@ def seed_paragraph_chunks(corpus_dir: Path = SEEDS_DIR, max_chars: int = 1200) -
 
 
 def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
-    """An `InMemoryChunkStore` over `chunks`, embedded with `embedder` as the indexer does
-    (sentence vectors included), with a matching manifest."""
-    from indexer.sentence_vectors import embed_with_sentences
+    """An `InMemoryChunkStore` over `chunks`, embedded with `embedder`, with a matching manifest."""
     from indexer.store.base import FileEntry, Manifest
     from tests.fakes import InMemoryChunkStore
-
-    chunks, vectors = embed_with_sentences(embedder, chunks)
 
     files = {
         c.source: FileEntry(source=c.source, doc_hash=c.doc_hash, title=c.title,
@@ -148,7 +144,7 @@ def in_memory_store(chunks: list[Any], embedder: Any) -> Any:
         for c in chunks
     }  # fmt: skip
     manifest = Manifest(embed_model=embedder.name, dim=embedder.dim, files=files)
-    return InMemoryChunkStore(chunks, vectors, manifest)
+    return InMemoryChunkStore(chunks, embedder.embed_documents([c.text for c in chunks]), manifest)
 
 
 @pytest.fixture(scope="session")

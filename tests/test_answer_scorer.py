@@ -116,8 +116,7 @@ def test_sentence_vectors_are_computed_at_index_time_and_decoded(seed_embedder: 
     assert decoded is not None and decoded.shape == (2, seed_embedder.dim)
     direct = seed_embedder.embed_documents(["Huawei has 16 R&D centers.",
                                             "Haier runs Qingdao plants."])  # fmt: skip
-    # Pooled from the chunk's own pass (tests/test_pooling.py): each nearest its own sentence.
-    assert np.argmax(decoded @ direct.T, axis=1).tolist() == [0, 1]
+    assert np.allclose(decoded, direct, atol=2e-3)  # float16 storage
     assert np.allclose(vectors[0], seed_embedder.embed_documents([chunk.text])[0], atol=1e-5)
     # A chunk from an index without sentence vectors still gets them, embedded on demand.
     lazy, lazy_vectors = SentenceVectors(seed_embedder.embed_documents).candidates(

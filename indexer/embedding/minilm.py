@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.embedding.base import Vectors
-from indexer.embedding.pooling import Span, fill_missing, mean_pool, pool_spans
 from indexer.kernel.errors import ConfigError, EmbeddingError
 
 log = logging.getLogger(__name__)
@@ -111,12 +110,6 @@ class _Bert:
 
     def pooled(self, ids: npt.NDArray[np.int64], lengths: list[int]) -> F32:
         """Right-padded (batch, seq) ids + real lengths -> (batch, hidden) mean-pooled unit rows."""
-        seq = ids.shape[1]
-        mask = (np.arange(seq)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
-        return mean_pool(self.states(ids, lengths), mask)
-
-    def states(self, ids: npt.NDArray[np.int64], lengths: list[int]) -> F32:
-        """Right-padded (batch, seq) ids + real lengths -> (batch, seq, hidden) last states."""
         batch, seq = ids.shape
         emb = (self.word[ids] + self.pos[:seq] + self.type0).reshape(batch * seq, -1)
         # 2-D activations: numpy sends (rows, in) @ (in, out) to one BLAS sgemm, while a 3-D
@@ -142,8 +135,11 @@ class _Bert:
             x = _layer_norm(attn, ly["ln1"], ly["ln1_b"], self.eps)
             up = gelu(x @ ly["up"] + ly["up_b"])
             x = _layer_norm(up @ ly["down"] + ly["down_b"] + x, ly["ln2"], ly["ln2_b"], self.eps)
-        states: F32 = x.reshape(batch, seq, hidden)
-        return states
+        x = x.reshape(batch, seq, hidden)
+        mask = (np.arange(seq)[None, :] < np.array(lengths)[:, None]).astype(np.float32)
+        mean = np.einsum("bsh,bs->bh", x, mask) / mask.sum(axis=1, keepdims=True)
+        unit: F32 = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
 
 
 def model_dir() -> Path:
@@ -172,14 +168,11 @@ def load_tokenizer(path: Path) -> tuple[Any, int]:
     return tokenizer, int(st_config["max_seq_length"])
 
 
-def token_ids(
-    tokenizer: Any, texts: Sequence[str], max_tokens: int, encodings: Sequence[Any] | None = None
-) -> list[list[int]]:
+def token_ids(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
     """Wordpiece ids per text, truncated to `max_tokens` keeping the closing [SEP] (and warned
-    about: the indexer's chunker keeps chunks inside the window, so a truncation is a bug).
-    `encodings`: the texts' encodings when the caller has them already."""
+    about: the indexer's chunker keeps chunks inside the window, so a truncation is a bug)."""
     out: list[list[int]] = []
-    for enc in tokenizer.encode_batch(list(texts)) if encodings is None else encodings:
+    for enc in tokenizer.encode_batch(list(texts)):
         ids: list[int] = enc.ids
         if len(ids) > max_tokens:
             log.warning(
@@ -266,25 +259,6 @@ class MiniLMEmbedder:
                 batch[r, : len(ids[i])] = ids[i]
             out[rows] = bert.pooled(batch, [len(ids[i]) for i in rows])
         return out
-
-    def embed_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
-    ) -> tuple[Vectors, list[Vectors]]:
-        """As `OnnxMiniLMEmbedder.embed_with_spans`: the same vectors, from numpy."""
-        bert, tokenizer = self._load()
-        encodings = tokenizer.encode_batch(list(texts))
-        ids = token_ids(tokenizer, texts, self._max_tokens, encodings)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        pooled: list[Vectors] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        for rows in length_batches([len(i) for i in ids], self.batch_size):
-            batch = np.zeros((len(rows), max(len(ids[i]) for i in rows)), dtype=np.int64)
-            for r, i in enumerate(rows):
-                batch[r, : len(ids[i])] = ids[i]
-            states = bert.states(batch, [len(ids[i]) for i in rows])
-            out[rows] = mean_pool(states, (batch > 0).astype(np.int64))
-            for r, i in enumerate(rows):  # without the closing [SEP]
-                pooled[i] = pool_spans(states[r, : len(ids[i]) - 1], encodings[i].offsets, spans[i])
-        return out, fill_missing(pooled, texts, spans, self.embed_documents)
 
     def embed_query(self, text: str) -> Vectors:
         # all-MiniLM-L6-v2 is symmetric: queries and passages are embedded the same way.

@@ -68,8 +68,7 @@ def build_minilm_graph(
     weights: dict[str, npt.NDArray[np.float32]], config: dict[str, Any]
 ) -> bytes:
     """Serialized ONNX model: inputs `input_ids`, `attention_mask` (int64, batch x seq);
-    outputs `embedding` (float32, batch x hidden, unit rows) and `tokens` (the last hidden
-    states, batch x seq x hidden)."""
+    output `embedding` (float32, batch x hidden, unit rows)."""
     from onnx import TensorProto, helper
 
     g = _Graph()
@@ -129,7 +128,6 @@ def build_minilm_graph(
         x = g.layer_norm(g.op("Add", [down, x]), w[p + "output.LayerNorm.weight"],
                          w[p + "output.LayerNorm.bias"], eps, f"l{i}.ln2")  # fmt: skip
     # Mean over real tokens, then L2 normalisation (sentence-transformers' Pooling + Normalize).
-    g.nodes.append(helper.make_node("Identity", [x], ["tokens"], name="tokens"))
     mask3 = g.op("Unsqueeze", [mask, g.const("axis2", _i64(2))])
     summed = g.op("ReduceSum", [g.op("Mul", [x, mask3]), g.const("axis1", _i64(1))], keepdims=0)
     count = g.op("ReduceSum", [mask, g.const("axis1b", _i64(1))], keepdims=1)
@@ -144,11 +142,7 @@ def build_minilm_graph(
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
         ],
-        [
-            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden]),
-            # the last hidden states, for sentence vectors pooled from a chunk's own pass
-            helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["batch", "seq", hidden]),
-        ],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
         initializer=g.inits,
     )
     model = helper.make_model(

