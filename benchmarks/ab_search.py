@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,18 +22,12 @@ from typing import Any
 
 import httpx
 
-from benchmarks.load import load, rss_mb
+from benchmarks.load import free_port, load, rss_mb
 from benchmarks.scifact import SCIFACT
 
 OUT = Path(__file__).resolve().parent.parent / "artifacts" / "bench"
 ROUNDS = 3
 PLAN = ((1, 200), (16, 800))  # (clients, requests)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def questions(n: int) -> list[str]:
@@ -45,7 +38,7 @@ def questions(n: int) -> list[str]:
 
 
 def _serve(tree: str, index: tuple[str, str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
+    port = free_port()
     data, collection, corpus = index
     env = {**os.environ, "PYTHONPATH": tree, "CITELINE_DATA_DIR": data,
            "CITELINE_COLLECTION": collection, "CITELINE_CORPUS_DIR": corpus}  # fmt: skip

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks.load import Server, rss_mb
+from benchmarks.load import Server, free_port, rss_mb
 from evals.metrics import percentile
 
 EVERY = 50
@@ -38,18 +37,13 @@ def questions(n: int) -> list[str]:
     return list(dict.fromkeys(out + squad[::step] + squad))[:n]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else 500
     asked = questions(n)
     env = {"CITELINE_ANSWERER": "local", "OMP_WAIT_POLICY": "PASSIVE"}
     rows: list[dict[str, Any]] = []
-    with Server(_port(), env) as server, httpx.Client(base_url=server.base, timeout=300) as http:
+    server = Server(free_port(), env)
+    with server, httpx.Client(base_url=server.base, timeout=300) as http:
         assert server.proc is not None
         pid = server.proc.pid
         rows.append({"answered": 0, "rss_mb": round(rss_mb(pid), 1), "load": os.getloadavg()[0]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,13 @@ def load(
     base: str, path: str, bodies: Sequence[dict[str, object]], clients: int, total: int
 ) -> LoadResult:
     return asyncio.run(_run(base, path, bodies, clients, total))
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a benchmark's own server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:

@@ -29,9 +29,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.load import Server
+from benchmarks.load import Server, free_port
 from service.security.api_keys import generate_key, hash_key
-from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "bench" / "load_mixed.json"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.corpus import replicated_corpus, synthetic_corpus  # noqa: E402
 from benchmarks.indexing import bench_indexing  # noqa: E402
-from benchmarks.load import Server, load, rss_mb  # noqa: E402
+from benchmarks.load import Server, free_port, load, rss_mb  # noqa: E402
 from benchmarks.pdf_pages import bench_pdf_pages  # noqa: E402
 from benchmarks.scifact import index_scifact, scifact_ndcg  # noqa: E402
 from indexer.embedding.factory import build_embedder  # noqa: E402
@@ -51,12 +50,6 @@ QUESTIONS = [
 console = Console(width=220)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def bench_queries(
     work: Path,
     name: str,
@@ -69,7 +62,7 @@ def bench_queries(
     report = sync_corpus(settings, corpus, embedder=build_embedder(settings), progress=False)
     env = {"CITELINE_DATA_DIR": str(data), "CITELINE_CORPUS_DIR": str(corpus)}
     rows: list[dict[str, Any]] = []
-    with Server(_port(), env) as server:
+    with Server(free_port(), env) as server:
         assert server.proc is not None
         pid = server.proc.pid
         bodies: list[dict[str, object]] = [{"question": q} for q in QUESTIONS]
@@ -125,7 +118,7 @@ def serve_scifact(settings: Settings, requests: int) -> list[dict[str, Any]]:
     env = {"CITELINE_DATA_DIR": str(settings.data_dir), "CITELINE_COLLECTION": "scifact",
            "CITELINE_CORPUS_DIR": str(settings.corpus_dir)}  # fmt: skip
     rows: list[dict[str, Any]] = []
-    with Server(_port(), env) as server:
+    with Server(free_port(), env) as server:
         assert server.proc is not None
         load(server.base, "/v1/search", [{"question": "warm up"}], 1, 3)
         rest = rss_mb(server.proc.pid)
