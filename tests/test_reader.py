@@ -104,6 +104,30 @@ def test_an_answer_from_outside_knowledge_is_refused(seed_pipeline: Pipeline) ->
     assert not answer.answerable and answer.citations == []
 
 
+WHERE = "Where are Huawei's R&D centers?"
+
+
+def test_evidence_the_model_did_not_use_is_quoted_after_its_answer(
+    seed_pipeline: Pipeline,
+) -> None:
+    """The model answered from a neighbouring sentence: the scorer's own choice is added,
+    quoted and cited, after the model's words."""
+    top = ExtractiveAnswerer(seed_pipeline.embedder).answer(WHERE, seed_pipeline.search(WHERE))
+    assert top.answerable and "16 R&D centers" in top.text
+    reply = "Huawei is transforming its value chain into a global innovation platform [1]."
+    answer = _reader(seed_pipeline, reply)[0].ask(WHERE)
+    assert answer.answer.startswith("Huawei is transforming its value chain")
+    assert "16 R&D centers in resource-rich locations" in answer.answer
+    assert any("16 R&D centers" in c.quote for c in answer.citations)
+    assert any("transforming its value chain" in c.quote for c in answer.citations)
+
+
+def test_evidence_the_model_used_is_not_repeated(seed_pipeline: Pipeline) -> None:
+    answer = _reader(seed_pipeline, "Huawei has 16 R&D centers [1].")[0].ask(QUESTION)
+    assert answer.answer.startswith("Huawei has 16 R&D centers")
+    assert "resource-rich" not in answer.answer and answer.answer.count("16 R&D") == 1
+
+
 def test_a_who_answer_without_a_name_is_not_an_answer() -> None:
     assert not fits_kind("Who is the CEO of BYD?", "BYD is a global leader in NEVs [1].")
     assert fits_kind("Who is the CEO of BYD?", "BYD is led by Wang Chuanfu [1].")
@@ -146,3 +170,17 @@ def test_answer_length_follows_the_question(question: str, sentences: int) -> No
 
 def test_thresholds_are_ordered() -> None:
     assert 0 < GATE_THRESHOLD < RESCUE_THRESHOLD < 1
+
+
+def test_the_system_message_is_the_same_whatever_the_answer_limit(seed_pipeline: Pipeline) -> None:
+    """The model's slot reuses the rules only while they are byte-identical: the per-question
+    sentence limit goes after the question."""
+    pipeline, llm = _reader(seed_pipeline, "Huawei has 16 R&D centers [1].")
+    why = "Why do Huawei's partners grow?"
+    assert answer_limits(QUESTION)[0] != answer_limits(why)[0]
+    pipeline.ask(QUESTION)
+    pipeline.ask(why)
+    (system_a, user_a), (system_b, user_b) = llm.sent[-2], llm.sent[-1]
+    assert system_a == system_b
+    assert user_a["content"].endswith("at most 1 sentence.")
+    assert user_b["content"].endswith(f"at most {answer_limits(why)[0]} sentences.")

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="local: limit on the queue wait and on the answer (504)"
     )
     local_cache_ram_mib: int = Field(
-        default=256, ge=0, description="local: cap of llama.cpp's prompt cache in RAM"
+        default=0, ge=0, description="local: cap of llama.cpp's prompt cache in RAM (0 = off)"
     )
     evidence_budget: int = Field(
         default=300, ge=50, le=4000, description="evidence context: tokens of sentences given"

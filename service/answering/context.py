@@ -33,6 +33,7 @@ class Context:
     scores: dict[tuple[int, int], float]  # (passage n, sentence start) -> scorer probability
     best: float  # the scorer's best sentence probability
     extractive: Draft  # what the scorer alone would answer (quotes the evidence)
+    quoted: tuple[Draft, ...]  # the same answer, one draft per quoted sentence
     sentences: int  # the answer's sentence cap
     max_tokens: int
 
@@ -80,7 +81,7 @@ def build_context(
     n_sentences, max_tokens = answer_limits(question)
     if not sentences:
         empty = Draft(text=NOT_FOUND_MESSAGE, answerable=False)
-        return Context(passages, [], {}, 0.0, empty, n_sentences, max_tokens)
+        return Context(passages, [], {}, 0.0, empty, (), n_sentences, max_tokens)
     chosen = _pick(sentences, scores, leads, budget)
     by_passage: dict[int, list[int]] = {}
     for i in sorted(chosen, key=lambda i: (sentences[i].passage.n, sentences[i].start)):
@@ -93,6 +94,7 @@ def build_context(
             parts.append(("… " if gap else "") + " ".join(sentences[i].text.split()))
         excerpts.append((sentences[rows[0]].passage, " ".join(parts)))
     draft = extractive.draft_of([sentences[i] for i in quoted])
+    pieces = tuple(extractive.draft_of([sentences[i]]) for i in quoted) if draft.answerable else ()
     by_start = {(s.passage.n, s.start): float(scores[i]) for i, s in enumerate(sentences)}
-    return Context(passages, excerpts, by_start, float(scores.max()), draft, n_sentences,
+    return Context(passages, excerpts, by_start, float(scores.max()), draft, pieces, n_sentences,
                    max_tokens)  # fmt: skip

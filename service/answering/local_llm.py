@@ -13,8 +13,9 @@ any OpenAI-compatible server: one code path for every LLM.
   `local_timeout_s` in all (504 when exceeded).
 - **Threads**: `local_threads` (default `CITELINE_THREADS`); run with `OMP_WAIT_POLICY=PASSIVE`
   (`make` sets it): with the default busy-wait, generation collapses when another process is busy.
-- **Prompt cache** capped at `local_cache_ram_mib` (llama.cpp's default, 8 GiB, grows the RSS by
-  ~25 MB per new question).
+- **Prompt cache** off by default (`local_cache_ram_mib` 0; llama.cpp's default, 8 GiB, grew the
+  RSS by ~25 MB per new question). The one slot keeps the last prompt, so the rules, identical for
+  every question, are read once either way; the RAM cache only sped up repeated questions.
 """
 
 from __future__ import annotations

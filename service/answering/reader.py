@@ -32,6 +32,7 @@ from typing import Protocol
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Draft, Passage
 from indexer.text.lexical import has_date, tokenize
+from indexer.text.sentences import Span
 from service.answering.context import Context, build_context
 from service.answering.extractive import ExtractiveAnswerer
 from service.answering.prompts import evidence_messages
@@ -41,6 +42,8 @@ from service.citing.markers import MARKER
 
 RESCUE_THRESHOLD = 0.54
 GATE_THRESHOLD = 0.10
+
+Cite = tuple[int, Span]  # (passage n, a sentence's span of its chunk text)
 
 
 class ChatLLM(Protocol):
@@ -59,16 +62,34 @@ def refused(text: str) -> bool:
     return not body or body.startswith(REFUSAL_TOKEN) or body.upper().startswith("NOT_IN")
 
 
-def answer_evidence(text: str, context: Context, embed: EmbedTexts | None) -> float:
+def aligned_cites(text: str, context: Context, embed: EmbedTexts | None) -> list[Cite]:
+    """The passage sentences the model's claims align with (the citer's own alignment)."""
+    aligned = align_claims(claims_of(text), context.passages, embed)
+    return [cite for claim in aligned for cite in claim.cites]
+
+
+def answer_evidence(cites: Sequence[Cite], context: Context) -> float:
     """The scorer's best probability among the sentences the model's claims align with (and
     their neighbours); 0 when no claim aligns."""
     best = 0.0
-    for aligned in align_claims(claims_of(text), context.passages, embed):
-        for n, span in aligned.cites:
-            near = [v for (m, start), v in context.scores.items() if m == n and
-                    abs(start - span.start) <= 2 * max(1, span.end - span.start)]  # fmt: skip
-            best = max([best, context.scores.get((n, span.start), 0.0), *near])
+    for n, span in cites:
+        near = [v for (m, start), v in context.scores.items() if m == n and
+                abs(start - span.start) <= 2 * max(1, span.end - span.start)]  # fmt: skip
+        best = max([best, context.scores.get((n, span.start), 0.0), *near])
     return best
+
+
+def unused_evidence(cites: Sequence[Cite], context: Context) -> list[str]:
+    """The extractive answer's quoted sentences that none of the model's claims align with: a
+    small model often answers from a neighbouring sentence, or paraphrases away the one that
+    holds the fact."""
+    out: list[str] = []
+    for piece in context.quoted:
+        quote = piece.quotes[0]
+        if not any(n == quote.n and span.start < quote.end and quote.start < span.end
+                   for n, span in cites):  # fmt: skip
+            out.append(piece.text)
+    return out
 
 
 def fits_kind(question: str, text: str) -> bool:
@@ -90,12 +111,11 @@ def decide(
     text: str, context: Context, embed: EmbedTexts | None = None, question: str = ""
 ) -> Draft:
     """The answer's draft from the model's reply and the evidence (see the module docstring)."""
-    if (
-        not refused(text)
-        and fits_kind(question, text)
-        and answer_evidence(text, context, embed) >= GATE_THRESHOLD
-    ):
-        return Draft(text=text.strip(), answerable=True)
+    if not refused(text) and fits_kind(question, text):
+        cites = aligned_cites(text, context, embed)
+        if answer_evidence(cites, context) >= GATE_THRESHOLD:
+            extra = unused_evidence(cites, context)
+            return Draft(text=" ".join([text.strip(), *extra]), answerable=True)
     if context.best >= RESCUE_THRESHOLD and context.extractive.answerable:
         return context.extractive
     return Draft(text=NOT_FOUND_MESSAGE, answerable=False)
