@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, REFUSAL_TOKEN, Passage
+from indexer.kernel.settings import Settings
 from service.answering.context import CHARS_PER_TOKEN, answer_limits
 from service.answering.extractive import ExtractiveAnswerer
+from service.answering.factory import build_answerers
 from service.answering.reader import (
     GATE_THRESHOLD,
     RESCUE_THRESHOLD,
@@ -90,6 +92,26 @@ def test_a_refusal_with_strong_evidence_answers_from_the_evidence(seed_pipeline:
     answer = pipeline.ask(QUESTION)
     assert answer.answerable and "16 R&D centers" in answer.answer
     assert all(c.quote in answer.answer for c in answer.citations)  # quoted, verbatim
+
+
+def test_the_rescue_threshold_decides_when_the_evidence_overrules_a_refusal(
+    seed_pipeline: Pipeline,
+) -> None:
+    embedder = seed_pipeline.embedder
+    strict = EvidenceReader(ScriptedLLM(REFUSAL_TOKEN), ExtractiveAnswerer(embedder), 300,
+                            embedder.embed_documents, rescue=1.0)  # fmt: skip
+    passages = seed_pipeline.search(QUESTION)
+    assert not strict.answer(QUESTION, passages).answerable
+    lenient = EvidenceReader(ScriptedLLM(REFUSAL_TOKEN), ExtractiveAnswerer(embedder), 300,
+                             embedder.embed_documents, rescue=0.0)  # fmt: skip
+    assert "16 R&D centers" in lenient.answer(QUESTION, passages).text
+
+
+def test_the_rescue_threshold_comes_from_the_settings(seed_pipeline: Pipeline) -> None:
+    settings = Settings(answerer="openai", llm_base_url="http://127.0.0.1:9/v1",
+                        llm_context="evidence", rescue_threshold=0.9)  # fmt: skip
+    reader, _ = build_answerers(settings, seed_pipeline.embedder)
+    assert isinstance(reader, EvidenceReader) and reader.rescue == 0.9
 
 
 def test_a_refusal_with_weak_evidence_stays_a_refusal(seed_pipeline: Pipeline) -> None:

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     evidence_budget: int = Field(
         default=300, ge=50, le=4000, description="evidence context: tokens of sentences given"
     )
+    rescue_threshold: float = Field(
+        default=0.54,
+        ge=0.0,
+        le=1.0,
+        description="joined reader: scorer probability from which the quoted evidence overrules "
+        "a refusal (0.10: the extractive answerer's own refusals)",
+    )
     answer_threshold: float | None = Field(
         default=None,
         ge=0,

@@ -35,13 +35,21 @@ def build_answerers(
         if settings.local_mode == "bare":
             return local, fallback
         return EvidenceReader(
-            local, extractive, settings.evidence_budget, embedder.embed_documents
+            local,
+            extractive,
+            settings.evidence_budget,
+            embedder.embed_documents,
+            rescue=settings.rescue_threshold,
         ), fallback
     from service.answering.openai_llm import OpenAIAnswerer
 
     remote = OpenAIAnswerer(settings)
     if settings.llm_context == "evidence":
         return EvidenceReader(
-            remote, extractive, settings.evidence_budget, embedder.embed_documents
+            remote,
+            extractive,
+            settings.evidence_budget,
+            embedder.embed_documents,
+            rescue=settings.rescue_threshold,
         ), fallback
     return remote, fallback

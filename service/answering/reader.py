@@ -108,7 +108,11 @@ def fits_kind(question: str, text: str) -> bool:
 
 
 def decide(
-    text: str, context: Context, embed: EmbedTexts | None = None, question: str = ""
+    text: str,
+    context: Context,
+    embed: EmbedTexts | None = None,
+    question: str = "",
+    rescue: float = RESCUE_THRESHOLD,
 ) -> Draft:
     """The answer's draft from the model's reply and the evidence (see the module docstring)."""
     if not refused(text) and fits_kind(question, text):
@@ -116,7 +120,7 @@ def decide(
         if answer_evidence(cites, context) >= GATE_THRESHOLD:
             extra = unused_evidence(cites, context)
             return Draft(text=" ".join([text.strip(), *extra]), answerable=True)
-    if context.best >= RESCUE_THRESHOLD and context.extractive.answerable:
+    if context.best >= rescue and context.extractive.answerable:
         return context.extractive
     return Draft(text=NOT_FOUND_MESSAGE, answerable=False)
 
@@ -163,15 +167,22 @@ class EvidenceReader:
         extractive: ExtractiveAnswerer,
         budget: int,
         embed: EmbedTexts | None = None,
+        *,
+        rescue: float = RESCUE_THRESHOLD,
     ) -> None:
         self._llm = llm
         self._extractive = extractive
         self._budget = budget
         self._embed = embed
+        self._rescue = rescue
 
     @property
     def name(self) -> str:
         return f"{self._llm.name}+evidence"
+
+    @property
+    def rescue(self) -> float:
+        return self._rescue
 
     def warm_up(self) -> None:
         warm = getattr(self._llm, "warm_up", None)
@@ -194,7 +205,7 @@ class EvidenceReader:
         if not context.excerpts:
             return context.extractive
         reply = self._llm.complete(self._messages(question, context), context.max_tokens)
-        return decide(trim_repeats(reply), context, self._embed, question)
+        return decide(trim_repeats(reply), context, self._embed, question, self._rescue)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The model's deltas, held back while they could still be the refusal word."""
@@ -233,4 +244,4 @@ class EvidenceReader:
         context = self.context(question, passages)
         if not context.excerpts:
             return context.extractive
-        return decide(trim_repeats(raw), context, self._embed, question)
+        return decide(trim_repeats(raw), context, self._embed, question, self._rescue)
