@@ -14,15 +14,19 @@ what is cited and when to refuse.
    - the model answered, with the kind of answer asked for (`fits_kind`: a number for "how
      many", a date for "when", a new name for "who"), and its evidence is at least
      `GATE_THRESHOLD`: its text goes to the citer, which cites each aligned claim and drops the
-     rest;
+     rest, followed by the sentences the extractive answerer would quote that no claim aligns
+     with (`unused_evidence`: the model often answers from a neighbour, or paraphrases the fact
+     away);
    - otherwise (it refused, nothing aligned, or it leaned on sentences the scorer rejects) the
      answer is the extractive one, quoted from the evidence, when the scorer's best sentence is
-     at least `RESCUE_THRESHOLD`; else "the documents don't say".
+     at least the rescue threshold (`CITELINE_RESCUE_THRESHOLD`, `RESCUE_THRESHOLD` by default);
+     else "the documents don't say".
 
 Both thresholds come from the scorer's leave-one-article-out curve on the public SQuAD 2.0 half
 (`evals/scorer_results.json`), never from the seeds questions: `GATE_THRESHOLD` is the extractive
 answerer's own operating point (0.10: false abstention 0.14 there), `RESCUE_THRESHOLD` the first
-point with correct abstention >= 0.90 (0.54).
+point with correct abstention >= 0.90 (0.54). The rescue threshold is the trade between false and
+correct refusals (docs/llm.md: `benchmarks/rescue_curve.py`, `benchmarks/reader_squad.py`).
 """
 
 from __future__ import annotations
