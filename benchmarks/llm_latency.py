@@ -4,7 +4,8 @@ In-process `Pipeline.stream_ask` over the seeds index (`.citeline`, `make index`
 `/v1/ask` with `stream: true` takes. Per request: time to the first shown token (or to the final
 answer when no token is shown, e.g. a refusal) and to the final answer. Each request is either
 answered, or refused with a typed error (the queue full: `llm_busy`); none is lost: the counts are
-checked. N questions (default 8): an evenly spaced sample of the gold paraphrase questions. MODE:
+checked. N questions per row (default 8): an evenly spaced sample of the gold paraphrase questions,
+a different sample for each row (so no row is served from the one before it). MODE:
 `evidence` (the joined reader, default) and/or `bare`. Prints a table, writes
 `artifacts/bench/llm_latency.json`. Run with OMP_WAIT_POLICY=PASSIVE; note the machine's load.
 """
@@ -33,10 +34,14 @@ from service.events import ErrorEvent, FinalEvent, TokenEvent  # noqa: E402
 from service.pipeline import Pipeline, build_pipeline  # noqa: E402
 
 
-def _questions(n: int) -> list[str]:
+def questions(n: int, row: int = 0, rows: int = 2) -> list[str]:
+    """Row `row` of `rows` disjoint, evenly spaced samples of n gold paraphrase questions."""
     gold = yaml.safe_load(Path("evals/gold.yaml").read_text(encoding="utf-8"))["questions"]
     para = [q["question"] for q in gold if q.get("style") == "paraphrase"]
-    return [para[int(i * len(para) / n)] for i in range(n)]
+    if n * rows > len(para):
+        raise ValueError(f"{n} x {rows} questions asked, {len(para)} paraphrase questions held")
+    step = len(para) / (n * rows)
+    return [para[int((i * rows + row) * step)] for i in range(n)]
 
 
 def _one(pipeline: Pipeline, question: str) -> dict[str, Any]:
@@ -56,10 +61,10 @@ def _one(pipeline: Pipeline, question: str) -> dict[str, Any]:
     return {"error": "no final event"}
 
 
-def run(pipeline: Pipeline, questions: list[str], askers: int) -> dict[str, Any]:
+def run(pipeline: Pipeline, asked: list[str], askers: int) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
-    todo = list(questions)
+    todo = list(asked)
 
     def worker() -> None:
         while True:
@@ -77,7 +82,7 @@ def run(pipeline: Pipeline, questions: list[str], askers: int) -> dict[str, Any]
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == len(questions), "a request was lost"
+    assert len(results) == len(asked), "a request was lost"
     done = [r for r in results if "error" not in r]
     firsts, totals = [r["first"] for r in done], [r["total"] for r in done]
     return {
@@ -94,13 +99,13 @@ def run(pipeline: Pipeline, questions: list[str], askers: int) -> dict[str, Any]
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv and argv[0].isdigit() else 8
     modes = [a for a in argv if not a.isdigit()] or ["evidence"]
-    questions = _questions(n)
     rows = []
     for mode in modes:
         pipeline = build_pipeline(Settings(answerer="local", local_mode=mode))  # type: ignore[arg-type]
         pipeline.warm_up()
-        for askers in (1, 4):
-            row = {"mode": mode, "load": os.getloadavg()[0], **run(pipeline, questions, askers)}
+        for k, askers in enumerate((1, 4)):
+            asked = questions(n, k)
+            row = {"mode": mode, "load": os.getloadavg()[0], **run(pipeline, asked, askers)}
             print(json.dumps(row), flush=True)
             rows.append(row)
     out = Path("artifacts/bench")
