@@ -36,7 +36,7 @@ def fact_ranks(pipeline: Pipeline, questions: Sequence[GoldQuestion]) -> Ranks:
     for q in questions:
         if not q.answerable:
             continue
-        _, passages, _ = pipeline._read(q.question, pipeline.settings.top_k, None)
+        _, passages, _ = pipeline.read(q.question)
         sentences, scores, _, _ = answerer.scored(q.question, passages)
         order = [int(i) for i in np.argsort(-scores, kind="stable")]
         for fact in q.key_facts:

@@ -20,14 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.squad_eval import holds_gold_span
 from indexer.runtime import configure_offline
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad2-public"
 THRESHOLDS = (0.54, 0.40, 0.30, 0.20, 0.10)
-
-
-def has_gold(row: dict[str, Any], text: str) -> bool:
-    return any(a and a in text for a in row["answers"])
 
 
 def point(rows: Sequence[dict[str, Any]], answer: Any) -> dict[str, float]:
@@ -36,8 +33,9 @@ def point(rows: Sequence[dict[str, Any]], answer: Any) -> dict[str, float]:
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
     given = {id(r): answer(r) for r in rows}
+    gold = [given[id(r)] is not None and holds_gold_span(r["answers"], given[id(r)]) for r in ans]
     return {
-        "gold": sum(given[id(r)] is not None and has_gold(r, given[id(r)]) for r in ans) / len(ans),
+        "gold": sum(gold) / len(ans),
         "false_abstention": sum(given[id(r)] is None for r in ans) / len(ans),
         "correct_abstention": sum(given[id(r)] is None for r in una) / len(una),
     }
@@ -66,7 +64,7 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
     from evals.squad_eval import sample
     from indexer.kernel.models import Draft, Passage
     from indexer.kernel.settings import get_settings
-    from service.answering import reader as rd
+    from service.answering.reader import EvidenceReader
     from service.answering.scorer import load_model
     from service.pipeline import build_pipeline
 
@@ -84,7 +82,7 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
     pipeline = build_pipeline(settings)
     pipeline.warm_up()
     reader = pipeline.answerer
-    assert isinstance(reader, rd.EvidenceReader)
+    assert isinstance(reader, EvidenceReader)
     done = ({json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()}
             if out.exists() else set())  # fmt: skip
     with out.open("a", encoding="utf-8") as sink:
@@ -92,19 +90,18 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
             q = ds.questions[qi]
             if q.id in done:
                 continue
-            reader._extractive._model = folds[q.article]  # out-of-fold scorer for this article
-            question, passages, _ = pipeline._read(q.question, 5, None)
+            reader.extractive.model = folds[q.article]  # out-of-fold scorer for this article
+            question, passages, _ = pipeline.read(q.question, 5)
             context = reader.context(question, passages)
-            reply = reader._llm.complete(reader._messages(question, context), context.max_tokens)
-            text = rd.trim_repeats(reply)
+            text = reader.reply(question, context)
 
             def cited(draft: Draft, passages: Sequence[Passage] = passages) -> str | None:
-                answer = pipeline._citer.cite(draft, passages)
+                answer = pipeline.citer.cite(draft, passages)
                 return answer.answer if answer.answerable else None
 
-            unrescued = rd.decide(text, context, reader._embed, question, rescue=2.0)
+            unrescued = reader.draft(text, context, question, rescue=2.0)
             row = {"id": q.id, "answerable": q.answerable, "answers": q.answers,
-                   "reply": reply, "best": context.best,
+                   "reply": text, "best": context.best,
                    "extractive": cited(context.extractive),
                    "model": cited(Draft(text=text, answerable=True)),
                    "accepted": unrescued.answerable, "joined": cited(unrescued)}  # fmt: skip

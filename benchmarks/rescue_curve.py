@@ -68,9 +68,9 @@ def main(argv: list[str]) -> None:
     rescued: dict[str, tuple[float, str | None]] = {}
     for q in report.questions:
         if q.abstained:  # the passages the answer read (list continuation included), as `ask` does
-            question, passages, _ = pipeline._read(q.question, report.top_k, None)
+            question, passages, _ = pipeline.read(q.question, report.top_k)
             context = build_context(extractive, question, passages, settings.evidence_budget)
-            cited = pipeline._citer.cite(context.extractive, passages)
+            cited = pipeline.citer.cite(context.extractive, passages)
             rescued[q.id] = (context.best, cited.answer if cited.answerable else None)
     for style in argv[1:] or sorted({q.style for q in report.questions}):
         print(f"{style}: threshold | key facts | false refusal | correct refusal")

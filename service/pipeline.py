@@ -71,7 +71,7 @@ class Pipeline:
         # Passages an answer reads beyond the retrieved ones (a list running into the next
         # chunk: `service.answering.continuation`); `search` returns the retrieved ones only.
         self.expand = expand
-        self._citer = Citer(
+        self.citer = Citer(
             settings.corpus_dir,
             extracted_dir(settings.data_dir, settings.collection),
             embed=embedder.embed_documents,
@@ -145,9 +145,11 @@ class Pipeline:
     ) -> list[Passage]:
         return self._validate_and_retrieve(question, top_k, sources)[1]
 
-    def _read(
-        self, question: str, top_k: int | None, sources: Sequence[str] | None
+    def read(
+        self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> tuple[str, list[Passage], dict[str, float]]:
+        """The question and the passages `ask` answers from (retrieved, then expanded), with
+        their timings; benchmarks replay the answer's steps from here."""
         question, passages, timings = self._validate_and_retrieve(question, top_k, sources)
         if self.expand is not None and passages:
             mark = time.perf_counter()
@@ -171,12 +173,12 @@ class Pipeline:
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None
     ) -> Answer:
         started = time.perf_counter()
-        question, passages, timings = self._read(question, top_k, sources)
+        question, passages, timings = self.read(question, top_k, sources)
         mark = time.perf_counter()
         draft, name = self._draft(question, passages)
         timings["generate"] = _ms(mark)
         mark = time.perf_counter()
-        cited = self._citer.cite(draft, passages)
+        cited = self.citer.cite(draft, passages)
         timings["cite"] = _ms(mark)
         timings["total"] = _ms(started)
         return Answer(
@@ -194,7 +196,7 @@ class Pipeline:
         """Validation and retrieval run now (their errors raise, before any event); answering
         runs as the events are consumed, and its errors become an `ErrorEvent` then `DoneEvent`."""
         started = time.perf_counter()
-        question, passages, timings = self._read(question, top_k, sources)
+        question, passages, timings = self.read(question, top_k, sources)
         return self._events(question, passages, timings, started)
 
     def _events(
@@ -225,7 +227,7 @@ class Pipeline:
                     yield TokenEvent(text=item)
         timings["generate"] = _ms(mark)
         # The same citer on the same kind of draft as `ask`: the final event equals its answer.
-        cited = self._citer.cite(draft, passages)
+        cited = self.citer.cite(draft, passages)
         timings["total"] = _ms(started)
         yield FinalEvent(
             answer=cited.answer,

@@ -3,6 +3,8 @@ it verbatim, abstains on questions the articles do not answer, and is determinis
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer
@@ -116,6 +118,20 @@ def test_deterministic_across_runs_and_instances(seed_pipeline: Pipeline) -> Non
     assert fresh.answer(q, passages) == seed_pipeline.answerer.answer(q, passages)
     again = seed_pipeline.ask(q)
     assert (again.answer, again.citations) == (first.answer, first.citations)
+
+
+def test_a_swapped_in_scorer_decides_the_answer(seed_pipeline: Pipeline) -> None:
+    """Cross-validation (`benchmarks/reader_squad.py`) swaps the scorer per article: the swap
+    must reach the answer, not a cached model."""
+    q = "How many R&D centers does Huawei have?"
+    passages = seed_pipeline.search(q)
+    answerer = ExtractiveAnswerer(seed_pipeline.embedder)
+    assert answerer.answer(q, passages).answerable
+    shipped = answerer.model
+    answerer.model = dataclasses.replace(shipped, intercept=shipped.intercept - 50.0)
+    assert not answerer.answer(q, passages).answerable
+    answerer.model = shipped
+    assert answerer.answer(q, passages).answerable
 
 
 def test_stream_yields_the_same_answer_in_word_deltas(seed_pipeline: Pipeline) -> None:

@@ -3,6 +3,8 @@ served from the slot the 1-asker row left warm."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,7 +12,7 @@ from benchmarks.llm_latency import questions
 
 
 def test_each_row_asks_distinct_evenly_spaced_paraphrase_questions() -> None:
-    gold = yaml.safe_load(open("evals/gold.yaml", encoding="utf-8"))["questions"]
+    gold = yaml.safe_load(Path("evals/gold.yaml").read_text(encoding="utf-8"))["questions"]
     paraphrase = [q["question"] for q in gold if q.get("style") == "paraphrase"]
     one, four = questions(8, 0), questions(8, 1)
     assert len(one) == len(four) == 8

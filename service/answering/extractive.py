@@ -64,6 +64,11 @@ class ExtractiveAnswerer:
             self._model = load_model()
         return self._model
 
+    @model.setter
+    def model(self, model: ScorerModel) -> None:
+        # Cross-validation reads each article with a scorer fitted on the others.
+        self._model = model
+
     @property
     def threshold(self) -> float:
         return self.model.threshold if self._threshold is None else self._threshold

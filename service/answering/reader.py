@@ -188,6 +188,10 @@ class EvidenceReader:
     def rescue(self) -> float:
         return self._rescue
 
+    @property
+    def extractive(self) -> ExtractiveAnswerer:
+        return self._extractive
+
     def warm_up(self) -> None:
         warm = getattr(self._llm, "warm_up", None)
         if callable(warm):
@@ -204,12 +208,23 @@ class EvidenceReader:
     def _messages(self, question: str, context: Context) -> list[dict[str, str]]:
         return evidence_messages(question, context.excerpts, sentences=context.sentences)
 
+    def reply(self, question: str, context: Context) -> str:
+        """The model's reply to this evidence, a repeating tail cut."""
+        raw = self._llm.complete(self._messages(question, context), context.max_tokens)
+        return trim_repeats(raw)
+
+    def draft(
+        self, reply: str, context: Context, question: str, rescue: float | None = None
+    ) -> Draft:
+        """`decide` with this reader's alignment and rescue threshold (or `rescue`)."""
+        return decide(reply, context, self._embed, question,
+                      self._rescue if rescue is None else rescue)  # fmt: skip
+
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
         context = self.context(question, passages)
         if not context.excerpts:
             return context.extractive
-        reply = self._llm.complete(self._messages(question, context), context.max_tokens)
-        return decide(trim_repeats(reply), context, self._embed, question, self._rescue)
+        return self.draft(self.reply(question, context), context, question)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The model's deltas, held back while they could still be the refusal word."""
@@ -248,4 +263,4 @@ class EvidenceReader:
         context = self.context(question, passages)
         if not context.excerpts:
             return context.extractive
-        return decide(trim_repeats(raw), context, self._embed, question, self._rescue)
+        return self.draft(trim_repeats(raw), context, question)
