@@ -18,10 +18,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.squad_eval import holds_gold_span
 from indexer.runtime import configure_offline
+
+if TYPE_CHECKING:
+    from evals.squad import SquadSet
+    from service.answering.reader import EvidenceReader
+    from service.answering.scorer import ScorerModel
+    from service.pipeline import Pipeline
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad2-public"
 THRESHOLDS = (0.54, 0.40, 0.30, 0.20, 0.10)
@@ -41,10 +47,17 @@ def point(rows: Sequence[dict[str, Any]], answer: Any) -> dict[str, float]:
     }
 
 
+def joined_at(row: dict[str, Any], rescue: float) -> str | None:
+    """The joined answer at this rescue threshold: the rescue runs only when the model's reply
+    was not accepted."""
+    if row["accepted"]:
+        return row["joined"]  # type: ignore[no-any-return]
+    return row["extractive"] if row["best"] >= rescue else None
+
+
 def table(rows: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, float]]]:
-    def joined(t: float) -> Any:  # the rescue runs only when the model's reply was not accepted
-        return lambda r: r["joined"] if r["accepted"] else (
-            r["extractive"] if r["best"] >= t else None)  # fmt: skip
+    def joined(t: float) -> Any:
+        return lambda r: joined_at(r, t)
 
     out = [
         ("extractive (its operating point)", point(rows, lambda r: r["extractive"])),
@@ -54,15 +67,17 @@ def table(rows: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, float]]]:
     return out
 
 
-def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local model (~20 min)
+Reader = tuple["SquadSet", dict[str, "ScorerModel"], "Pipeline", "EvidenceReader"]
+
+
+def squad_reader() -> Reader:  # pragma: no cover - needs the local model
+    """(the SQuAD set, the scorer fitted without each article, the local pipeline, its reader)."""
     import numpy as np
 
     from evals import train_scorer
     from evals.cli import ANSWERERS
     from evals.scorer_data import build_rows
     from evals.squad import index_squad, load_squad, squad_settings
-    from evals.squad_eval import sample
-    from indexer.kernel.models import Draft, Passage
     from indexer.kernel.settings import get_settings
     from service.answering.reader import EvidenceReader
     from service.answering.scorer import load_model
@@ -83,6 +98,14 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
     pipeline.warm_up()
     reader = pipeline.answerer
     assert isinstance(reader, EvidenceReader)
+    return ds, folds, pipeline, reader
+
+
+def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local model (~20 min)
+    from evals.squad_eval import sample
+    from indexer.kernel.models import Draft, Passage
+
+    ds, folds, pipeline, reader = squad_reader()
     done = ({json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()}
             if out.exists() else set())  # fmt: skip
     with out.open("a", encoding="utf-8") as sink:

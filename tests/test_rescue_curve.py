@@ -53,3 +53,47 @@ def test_the_squad_table_rescues_only_replies_the_reader_did_not_accept() -> Non
     assert points["joined, rescue 0.10"]["false_abstention"] == 1 / 3  # ...never the emptied one
     assert points["joined, rescue 0.10"]["correct_abstention"] == 0.0
     assert points["extractive (its operating point)"]["gold"] == 1.0
+
+
+def test_a_second_ask_only_changes_refusals_from_its_floor_up() -> None:
+    from benchmarks.second_ask import seeds_points
+
+    report = EvalReport(questions=[
+        _q("kept", True, False, "Huawei has 16 R&D centers [1]."),
+        _q("refused", True, True),
+        _q("low", True, True),
+        _q("near-miss", False, True),
+    ])  # fmt: skip
+    second = {"kept": {"best": 0.9, "b120": "Never asked [1]."},  # answered: never asked again
+              "refused": {"best": 0.15, "b120": "It has 28 joint-innovation centers [1]."},
+              "low": {"best": 0.05, "b120": "It has 40 competency centers [1]."},
+              "near-miss": {"best": 0.25, "b120": "Something [1]."}}  # fmt: skip
+    facts = {"kept": [["16"]], "refused": [["28"]], "low": [["40"]]}
+    points = {p["floor"]: p for p in seeds_points(report, second, facts, "original", 120)}
+    assert points[None] == {"floor": None, "key_facts": 1 / 3, "calls": 0.0,
+                            "false_refusal": 2 / 3, "correct_refusal": 1.0}  # fmt: skip
+    assert (points[0.0]["key_facts"], points[0.0]["calls"]) == (1.0, 3.0)
+    assert points[0.0]["correct_refusal"] == 0.0
+    assert (points[0.1]["key_facts"], points[0.1]["calls"]) == (2 / 3, 2.0)  # "low" is not asked
+    assert (points[0.3]["calls"], points[0.3]["correct_refusal"]) == (0.0, 1.0)
+
+
+def test_the_squad_second_ask_starts_from_the_default_rescue() -> None:
+    from benchmarks.second_ask import squad_points
+
+    rows = [
+        {"id": "a", "answerable": True, "answers": ["1998"], "accepted": False, "joined": None,
+         "best": 0.6, "extractive": "It opened in 1998 [1]."},  # rescued at 0.54: not asked
+        {"id": "b", "answerable": True, "answers": ["300"], "accepted": False, "joined": None,
+         "best": 0.2, "extractive": "It employs 300 [1]."},
+        {"id": "c", "answerable": False, "answers": [], "accepted": False, "joined": None,
+         "best": 0.12, "extractive": "Other [1]."},
+    ]  # fmt: skip
+    second = {"b": {"best": 0.2, "b60": "It employs 300 people [1]."},
+              "c": {"best": 0.12, "b60": None}}  # fmt: skip
+    points = {p["floor"]: p for p in squad_points(rows, second, 60)}
+    assert points[None] == {"floor": None, "calls": 0.0, "gold": 0.5, "false_abstention": 0.5,
+                            "correct_abstention": 1.0}  # fmt: skip
+    assert points[0.1] == {"floor": 0.1, "calls": 2.0, "gold": 1.0, "false_abstention": 0.0,
+                           "correct_abstention": 1.0}  # fmt: skip
+    assert points[0.3]["calls"] == 0.0
