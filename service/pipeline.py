@@ -20,6 +20,7 @@ from indexer.kernel.models import NOT_FOUND_MESSAGE, Answer, Draft, Passage
 from indexer.kernel.settings import Settings
 from indexer.store.base import ChunkStore, one_manifest_read
 from service.answering.base import Answerer
+from service.answering.coverage import note_gaps
 from service.answering.drafting import draft_stream
 from service.citing.citer import Citer
 from service.events import (
@@ -178,7 +179,7 @@ class Pipeline:
         draft, name = self._draft(question, passages)
         timings["generate"] = _ms(mark)
         mark = time.perf_counter()
-        cited = self.citer.cite(draft, passages)
+        cited, _ = note_gaps(question, self.citer.cite(draft, passages), passages)
         timings["cite"] = _ms(mark)
         timings["total"] = _ms(started)
         return Answer(
@@ -227,7 +228,9 @@ class Pipeline:
                     yield TokenEvent(text=item)
         timings["generate"] = _ms(mark)
         # The same citer on the same kind of draft as `ask`: the final event equals its answer.
-        cited = self.citer.cite(draft, passages)
+        cited, note = note_gaps(question, self.citer.cite(draft, passages), passages)
+        if note:
+            yield TokenEvent(text=f" {note}")
         timings["total"] = _ms(started)
         yield FinalEvent(
             answer=cited.answer,

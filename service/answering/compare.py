@@ -22,10 +22,10 @@ _COMPARING = re.compile(
 MAX_SIDES = 4
 
 
-def sides(q: Question) -> list[str]:
-    """One question per subject when `q` compares two or more named subjects, else none."""
+def subjects(q: Question) -> dict[str, list[tuple[int, int]]]:
+    """The named subjects `q` compares (a name -> its spans in `q.text`), or none."""
     if len(q.info.entities) < 2 or not _COMPARING.search(q.text):
-        return []
+        return {}
     # Adjacent names are one subject: "Ken Hu", "Zhang Ruimin".
     spans: dict[str, list[tuple[int, int]]] = {}
     names: list[tuple[str, int, int]] = []
@@ -39,8 +39,12 @@ def sides(q: Question) -> list[str]:
             names.append((tok.norm, tok.start, tok.end))
     for name, start, end in names:
         spans.setdefault(name, []).append((start, end))
-    if len(spans) < 2 or len(spans) > MAX_SIDES:
-        return []
+    return spans if 2 <= len(spans) <= MAX_SIDES else {}
+
+
+def sides(q: Question) -> list[str]:
+    """One question per subject when `q` compares two or more named subjects, else none."""
+    spans = subjects(q)
     out = []
     for keep in spans:
         drop = sorted(span for name, found in spans.items() if name != keep for span in found)
