@@ -7,9 +7,9 @@ says which part the documents do not cover").
 
 The note is shown to people, so the rule is strict about what a comparison is: two subjects the
 question names side by side ("Huawei's and Haier's", "BYD and Haier", "for Huawei and for
-Haier") and a word that compares (both, each, compare, differ, versus, between) or the "for
-... and for ..." that does. "Who is the
-Chairman and CEO of Haier Group?" names two capitalised words side by side but compares nothing.
+Haier"), and a word that compares (both, each, compare, differ, versus, between) or the
+distributive "for ... and for ...". "Who is the Chairman and CEO of Haier Group?" names two
+capitalised words side by side but compares nothing.
 A subject is covered when its name is in the answer, in a cited quote or in the passage a quote
 comes from (a passage of the Haier article that says "the company" still covers Haier).
 """
