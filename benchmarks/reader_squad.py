@@ -8,8 +8,10 @@ extractive curve in `evals/scorer_results.json`. The local model (`make setup-ll
 evidence once; the row records its reply, the scorer's best sentence, the extractive answer, the
 model's reply alone (cited by alignment, no gate), whether `decide` accepted the reply, and the
 joined answer without the rescue. The rescue only turns a refusal into the extractive answer,
-so `--table` gives every rescue threshold from one run. Rows are appended as they come (a rerun
-resumes). About 10 s a question here.
+so `--table` gives every rescue threshold from one run (at the gate the rows were recorded
+with); `--gates OUT.jsonl` decides the recorded replies again at each gate (`decide`'s floor on
+the evidence a reply leans on), at the default rescue, without the model. Rows are appended as
+they come (a rerun resumes). About 10 s a question here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad2-public"
 THRESHOLDS = (0.54, 0.40, 0.30, 0.20, 0.10)
+GATES = (0.10, 0.08, 0.07, 0.05, 0.03)
 
 
 def point(rows: Sequence[dict[str, Any]], answer: Any) -> dict[str, float]:
@@ -132,7 +135,37 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
             sink.flush()
 
 
+def gate_curve(
+    rows: Sequence[dict[str, Any]],
+) -> list[tuple[float, dict[str, float]]]:  # pragma: no cover
+    """The joined reader at each gate (and the default rescue), deciding the recorded replies
+    again over the same out-of-fold evidence: no model call."""
+    from service.answering.reader import trim_repeats
+
+    ds, folds, pipeline, reader = squad_reader()
+    by_id = {q.id: q for q in ds.questions}
+    answers: dict[float, dict[str, str | None]] = {gate: {} for gate in GATES}
+    for row in rows:
+        q = by_id[row["id"]]
+        reader.extractive.model = folds[q.article]
+        question, passages, _ = pipeline.read(q.question, 5)
+        context = reader.context(question, passages)
+        for gate in GATES:
+            draft = reader.draft(trim_repeats(row["reply"]), context, question, gate=gate)
+            cited = pipeline.citer.cite(draft, passages)
+            answers[gate][row["id"]] = cited.answer if cited.answerable else None
+    return [(gate, point(rows, lambda r, g=gate: answers[g][r["id"]])) for gate in GATES]
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--gates"]:
+        configure_offline(threads=2)
+        lines = Path(argv[1]).read_text(encoding="utf-8").splitlines()
+        print("gate | answered with a gold span | false abstention | correct abstention")
+        for gate, p in gate_curve([json.loads(line) for line in lines if line.strip()]):
+            print(f"{gate:.2f} | {p['gold']:.3f} | {p['false_abstention']:.3f} | "
+                  f"{p['correct_abstention']:.3f}")  # fmt: skip
+        return
     if argv[:1] == ["--table"]:
         lines = Path(argv[1]).read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]

@@ -18,6 +18,8 @@ from service.answering.reader import (
     RESCUE_THRESHOLD,
     EvidenceReader,
     RepeatGuard,
+    aligned_cites,
+    answer_evidence,
     fits_kind,
 )
 from service.events import FinalEvent, TokenEvent
@@ -112,6 +114,20 @@ def test_the_rescue_threshold_comes_from_the_settings(seed_pipeline: Pipeline) -
                         llm_context="evidence", rescue_threshold=0.9)  # fmt: skip
     reader, _ = build_answerers(settings, seed_pipeline.embedder)
     assert isinstance(reader, EvidenceReader) and reader.rescue == 0.9
+
+
+def test_the_gate_is_a_floor_on_the_evidence_an_answer_leans_on(seed_pipeline: Pipeline) -> None:
+    embedder = seed_pipeline.embedder
+    reply = "Huawei has 16 R&D centers [1]."
+    reader = EvidenceReader(ScriptedLLM(reply), ExtractiveAnswerer(embedder), 300,
+                            embedder.embed_documents)  # fmt: skip
+    passages = seed_pipeline.search(QUESTION)
+    context = reader.context(QUESTION, passages)
+    evidence = answer_evidence(aligned_cites(reply, context, embedder.embed_documents), context)
+    assert evidence > 0
+    kept = reader.draft(reply, context, QUESTION, rescue=2.0, gate=evidence)
+    assert kept.answerable and kept.text.startswith(reply)
+    assert not reader.draft(reply, context, QUESTION, rescue=2.0, gate=evidence + 0.01).answerable
 
 
 def test_a_refusal_with_weak_evidence_stays_a_refusal(seed_pipeline: Pipeline) -> None:
