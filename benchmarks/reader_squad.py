@@ -9,8 +9,9 @@ evidence once; the row records its reply, the scorer's best sentence, the extrac
 model's reply alone (cited by alignment, no gate), whether `decide` accepted the reply, and the
 joined answer without the rescue. The rescue only turns a refusal into the extractive answer,
 so `--table` gives every rescue threshold from one run (at the gate the rows were recorded
-with); `--gates OUT.jsonl` decides the recorded replies again at each gate (`decide`'s floor on
-the evidence a reply leans on), at the default rescue, without the model. Rows are appended as
+with); `--gates OUT.jsonl` decides the recorded replies again without the model: at each gate
+(`decide`'s floor on the evidence a reply leans on) with the default rescue, then at the
+default gate with each rescue threshold. Rows are appended as
 they come (a rerun resumes). About 10 s a question here.
 """
 
@@ -135,35 +136,41 @@ def record(out: Path, limit: int) -> None:  # pragma: no cover - needs the local
             sink.flush()
 
 
-def gate_curve(
-    rows: Sequence[dict[str, Any]],
-) -> list[tuple[float, dict[str, float]]]:  # pragma: no cover
-    """The joined reader at each gate (and the default rescue), deciding the recorded replies
-    again over the same out-of-fold evidence: no model call."""
-    from service.answering.reader import trim_repeats
+def redecide(
+    rows: Sequence[dict[str, Any]], points: Sequence[tuple[float, float]]
+) -> list[tuple[tuple[float, float], dict[str, float]]]:  # pragma: no cover - needs the index
+    """The joined reader at each (gate, rescue) point, deciding the recorded replies again over
+    the same out-of-fold evidence: no model call."""
+    from service.answering.reader import GATE_THRESHOLD, trim_repeats
 
     ds, folds, pipeline, reader = squad_reader()
     by_id = {q.id: q for q in ds.questions}
-    answers: dict[float, dict[str, str | None]] = {gate: {} for gate in GATES}
+    answers: dict[tuple[float, float], dict[str, str | None]] = {pt: {} for pt in points}
     for row in rows:
         q = by_id[row["id"]]
         reader.extractive.model = folds[q.article]
         question, passages, _ = pipeline.read(q.question, 5)
         context = reader.context(question, passages)
-        for gate in GATES:
-            draft = reader.draft(trim_repeats(row["reply"]), context, question, gate=gate)
+        for gate, rescue in points:
+            reply = trim_repeats(row["reply"])
+            draft = reader.draft(reply, context, question, rescue=rescue, gate=gate)
             cited = pipeline.citer.cite(draft, passages)
-            answers[gate][row["id"]] = cited.answer if cited.answerable else None
-    return [(gate, point(rows, lambda r, g=gate: answers[g][r["id"]])) for gate in GATES]
+            answers[gate, rescue][row["id"]] = cited.answer if cited.answerable else None
+    assert GATE_THRESHOLD in GATES
+    return [(pt, point(rows, lambda r, pt=pt: answers[pt][r["id"]])) for pt in points]
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--gates"]:
+        from service.answering.reader import GATE_THRESHOLD
+
         configure_offline(threads=2)
         lines = Path(argv[1]).read_text(encoding="utf-8").splitlines()
-        print("gate | answered with a gold span | false abstention | correct abstention")
-        for gate, p in gate_curve([json.loads(line) for line in lines if line.strip()]):
-            print(f"{gate:.2f} | {p['gold']:.3f} | {p['false_abstention']:.3f} | "
+        points = [(g, THRESHOLDS[0]) for g in GATES]
+        points += [(GATE_THRESHOLD, t) for t in THRESHOLDS[1:]]
+        print("gate | rescue | answered with a gold span | false abstention | correct abstention")
+        for (gate, rescue), p in redecide([json.loads(x) for x in lines if x.strip()], points):
+            print(f"{gate:.2f} | {rescue:.2f} | {p['gold']:.3f} | {p['false_abstention']:.3f} | "
                   f"{p['correct_abstention']:.3f}")  # fmt: skip
         return
     if argv[:1] == ["--table"]:
