@@ -141,7 +141,7 @@ def redecide(
 ) -> list[tuple[tuple[float, float], dict[str, float]]]:  # pragma: no cover - needs the index
     """The joined reader at each (gate, rescue) point, deciding the recorded replies again over
     the same out-of-fold evidence: no model call."""
-    from service.answering.reader import GATE_THRESHOLD, trim_repeats
+    from service.answering.reader import trim_repeats
 
     ds, folds, pipeline, reader = squad_reader()
     by_id = {q.id: q for q in ds.questions}
@@ -151,12 +151,11 @@ def redecide(
         reader.extractive.model = folds[q.article]
         question, passages, _ = pipeline.read(q.question, 5)
         context = reader.context(question, passages)
+        reply = trim_repeats(row["reply"])
         for gate, rescue in points:
-            reply = trim_repeats(row["reply"])
             draft = reader.draft(reply, context, question, rescue=rescue, gate=gate)
             cited = pipeline.citer.cite(draft, passages)
             answers[gate, rescue][row["id"]] = cited.answer if cited.answerable else None
-    assert GATE_THRESHOLD in GATES
     return [(pt, point(rows, lambda r, pt=pt: answers[pt][r["id"]])) for pt in points]
 
 

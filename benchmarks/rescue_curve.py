@@ -13,10 +13,11 @@ threshold: key facts, false refusal, correct refusal, per style.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from evals.metrics import key_fact_recall
-from evals.results import EvalReport
+from evals.results import EvalReport, QuestionResult
 from evals.schema import load_gold
 from indexer.kernel.settings import get_settings
 from indexer.runtime import configure_offline
@@ -24,33 +25,34 @@ from indexer.runtime import configure_offline
 THRESHOLDS = (0.54, 0.45, 0.40, 0.30, 0.20, 0.10)
 
 
+def score(rows: Sequence[QuestionResult], answer: Callable[[QuestionResult], str | None],
+          key_facts: Mapping[str, list[list[str]]]) -> dict[str, float]:  # fmt: skip
+    """Key facts, false refusal and correct refusal when `answer(q)` is each question's answer
+    (None: refused), scored like the eval scores it."""
+    given = {q.id: answer(q) for q in rows}
+    ans = [q for q in rows if q.answerable]
+    una = [q for q in rows if not q.answerable]
+    stated = (key_fact_recall(key_facts[q.id], text) for q in ans if (text := given[q.id]))
+    return {
+        "key_facts": sum(stated, 0.0) / (len(ans) or 1),
+        "false_refusal": sum(given[q.id] is None for q in ans) / (len(ans) or 1),
+        "correct_refusal": sum(given[q.id] is None for q in una) / (len(una) or 1),
+    }
+
+
 def curve(report: EvalReport, rescued: dict[str, tuple[float, str | None]], style: str,
           key_facts: dict[str, list[list[str]]]) -> list[dict[str, float]]:  # fmt: skip
     """One point per threshold; `rescued[id]` = (scorer best, extractive answer or None)."""
     rows = [q for q in report.questions if q.style == style and q.error is None]
-    points = []
-    for t in THRESHOLDS:
-        facts = refused_ans = refused_una = 0.0
-        for q in rows:
-            best, extractive = rescued.get(q.id, (0.0, None))
-            answered = not q.abstained or (best >= t and extractive is not None)
-            text = q.answer if not q.abstained else (extractive or "")
-            if q.answerable:
-                refused_ans += not answered
-                facts += key_fact_recall(key_facts[q.id], text) if answered else 0.0
-            else:
-                refused_una += not answered
-        ans = sum(q.answerable for q in rows) or 1
-        una = (len(rows) - sum(q.answerable for q in rows)) or 1
-        points.append(
-            {
-                "threshold": t,
-                "key_facts": facts / ans,
-                "false_refusal": refused_ans / ans,
-                "correct_refusal": refused_una / una,
-            }
-        )
-    return points
+
+    def answer(q: QuestionResult, t: float) -> str | None:
+        if not q.abstained:
+            return q.answer
+        best, extractive = rescued.get(q.id, (0.0, None))
+        return extractive if best >= t else None
+
+    return [{"threshold": t, **score(rows, lambda q, t=t: answer(q, t), key_facts)}
+            for t in THRESHOLDS]  # fmt: skip
 
 
 def main(argv: list[str]) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.reader_squad import joined_at, point
-from evals.metrics import key_fact_recall
+from benchmarks.rescue_curve import score
 from evals.results import EvalReport
 from indexer.runtime import configure_offline
 
@@ -69,22 +69,13 @@ def seeds_points(report: EvalReport, second: Second, key_facts: Mapping[str, lis
                  style: str, budget: int) -> list[dict[str, float | None]]:  # fmt: skip
     """One point per floor (None: no second ask) on one style of the gold."""
     rows = [q for q in report.questions if q.style == style and q.error is None]
-    answerable = sum(q.answerable for q in rows) or 1
-    unanswerable = (len(rows) - sum(q.answerable for q in rows)) or 1
     points: list[dict[str, float | None]] = []
     for floor in (None, *FLOORS):
-        facts = false = correct = calls = 0.0
-        for q in rows:
-            text, asked = _after(None if q.abstained else q.answer, q.id, second, floor, budget)
-            calls += asked
-            if q.answerable:
-                false += text is None
-                facts += key_fact_recall(key_facts[q.id], text) if text else 0.0
-            else:
-                correct += text is None
-        points.append({"floor": floor, "key_facts": facts / answerable, "calls": calls,
-                       "false_refusal": false / answerable,
-                       "correct_refusal": correct / unanswerable})  # fmt: skip
+        after = {q.id: _after(None if q.abstained else q.answer, q.id, second, floor, budget)
+                 for q in rows}  # fmt: skip
+        calls = float(sum(asked for _, asked in after.values()))
+        scored = score(rows, lambda q, after=after: after[q.id][0], key_facts)
+        points.append({"floor": floor, "calls": calls, **scored})
     return points
 
 
@@ -93,13 +84,11 @@ def squad_points(rows: Sequence[dict[str, Any]], second: Second,
     """One point per floor (None: no second ask) on `reader_squad` rows, at the default rescue."""
     points: list[dict[str, float | None]] = []
     for floor in (None, *FLOORS):
-
-        def answer(row: dict[str, Any], floor: float | None = floor) -> str | None:
-            return _after(joined_at(row, DEFAULT_RESCUE), row["id"], second, floor, budget)[0]
-
-        calls = sum(_after(joined_at(r, DEFAULT_RESCUE), r["id"], second, floor, budget)[1]
-                    for r in rows)  # fmt: skip
-        points.append({"floor": floor, "calls": float(calls), **point(rows, answer)})
+        after = {r["id"]: _after(joined_at(r, DEFAULT_RESCUE), r["id"], second, floor, budget)
+                 for r in rows}  # fmt: skip
+        calls = float(sum(asked for _, asked in after.values()))
+        scored = point(rows, lambda r, after=after: after[r["id"]][0])
+        points.append({"floor": floor, "calls": calls, **scored})
     return points
 
 
